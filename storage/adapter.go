@@ -58,6 +58,16 @@ type Adapter interface {
 	// inside fn use only it, since the outer adapter may wait for the transaction to end.
 	Tx(ctx context.Context, fn func(tx Adapter) error) error
 
+	// View runs fn with an adapter bound to one read-only transaction: every read inside
+	// sees one consistent snapshot, whatever writers commit meanwhile, and every write (Tx
+	// included) fails with ErrReadOnly and changes nothing. It returns fn's error. Calling
+	// View on a transaction's adapter (Tx's or View's) runs fn inside that transaction, so it
+	// sees the transaction's own writes; its adapter is read-only as well. Like Tx's, the
+	// view adapter belongs to fn's goroutine and is dead once View returns, and inside fn
+	// only it may be used: the outer adapter may wait for the view to end (a writer of the
+	// memory store waits for it; bbolt may need to remap the file before committing).
+	View(ctx context.Context, fn func(tx Adapter) error) error
+
 	// Schema returns the schema the adapter is bound to.
 	Schema() *Schema
 }

@@ -36,6 +36,11 @@
 // it, never read-then-delete. IncrementOne adds to a number field of one record atomically, and
 // because its where clause can carry a bound ("attempts lt 5") it is also a compare-and-add.
 // Tx runs a function with an adapter bound to one transaction: all of its writes land or none.
+// View runs a function with an adapter bound to one read-only transaction: all of its reads
+// see one consistent snapshot (a session and its user read together cannot straddle a
+// concurrent delete), writes through it fail with [ErrReadOnly], and on bbolt the lookups
+// share one read transaction instead of opening one each. Inside Tx, View joins the running
+// transaction and sees its writes.
 // Unique constraints (single fields and composite [Model.Unique] sets) are enforced by the
 // store inside the writing transaction, so concurrent creators cannot both win.
 //

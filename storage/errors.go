@@ -23,6 +23,8 @@ var (
 	ErrInvalidValue = errors.New("storage: invalid value")
 	// ErrClosed: the adapter was closed.
 	ErrClosed = errors.New("storage: adapter closed")
+	// ErrReadOnly: a write through the adapter of a read-only transaction ([Adapter.View]).
+	ErrReadOnly = errors.New("storage: write in a read-only transaction")
 )
 
 // ConstraintError names the model and fields of a violated constraint, so a caller can tell

@@ -164,6 +164,22 @@ func (m *Model) Compile(w Where) (*Matcher, error) {
 	return &Matcher{model: m, root: c}, nil
 }
 
+// CompileTo is [Model.Compile] into a Matcher the caller owns, so a hot path can reuse one
+// (the engine pools them for FindOne) instead of allocating a new one per lookup. On error
+// mt is left reset.
+func (m *Model) CompileTo(mt *Matcher, w Where) error {
+	c, err := m.compile(w)
+	if err != nil {
+		*mt = Matcher{}
+		return err
+	}
+	*mt = Matcher{model: m, root: c}
+	return nil
+}
+
+// Reset empties mt, so a pooled Matcher keeps none of a caller's values alive.
+func (mt *Matcher) Reset() { *mt = Matcher{} }
+
 func (m *Model) compile(w Where) (cond, error) {
 	if w.isGroup() {
 		c := cond{isGrp: true, or: w.Or, group: make([]cond, 0, len(w.Clauses))}

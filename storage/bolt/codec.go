@@ -157,34 +157,63 @@ func tagFits(tag byte, t storage.FieldType) bool {
 	return false
 }
 
-// slab holds, in one allocation, the backing arrays a typical decoded record's boxed
-// strings, dates and numbers live in (see boxFrom). A bigger record gets separate arrays.
-type slab struct {
+// slab holds, in one allocation, a private copy of an encoded record (buf) and the backing
+// arrays that a typical decoded record's boxed strings, dates and numbers live in (see
+// boxFrom). The strings are views of buf, so everything a decoded record points to is in its
+// slab (JSON values and lists aside). B is an array type: newSlab picks the smallest slab the
+// record fits in, each sized to fill a malloc size class; a bigger record gets its copy and
+// bigger arrays separately.
+type slab[B any] struct {
 	strs  [8]string
 	dates [4]time.Time
 	nums  [2]int64
+	buf   B
+}
+
+func slabOf[B any]() (strs []string, dates []time.Time, nums []int64, buf []byte) {
+	sl := new(slab[B])
+	return sl.strs[:], sl.dates[:], sl.nums[:], unsafe.Slice((*byte)(unsafe.Pointer(&sl.buf)), unsafe.Sizeof(sl.buf))
+}
+
+// newSlab returns the arrays of a slab whose buf holds n bytes.
+func newSlab(n int) (strs []string, dates []time.Time, nums []int64, buf []byte) {
+	// With the 240 bytes of arrays (and, above 512 bytes, the 8-byte malloc header of an
+	// object holding pointers) each fills a size class: 512, 640, 768, 1024, 1536 bytes.
+	switch {
+	case n <= 272:
+		return slabOf[[272]byte]()
+	case n <= 392:
+		return slabOf[[392]byte]()
+	case n <= 520:
+		return slabOf[[520]byte]()
+	case n <= 776:
+		return slabOf[[776]byte]()
+	case n <= 1288:
+		return slabOf[[1288]byte]()
+	}
+	strs, dates, nums, _ = slabOf[[0]byte]()
+	return strs, dates, nums, make([]byte, n)
 }
 
 // decodeRecord decodes raw, which may point into bbolt's memory map, into a fresh record.
 // Without full it keeps only the fields m knows with values of their declared type (what
 // the adapter returns); with full it keeps everything (what a rewrite must preserve).
 //
-// raw is copied once; strings (values, list elements, unknown field names) are views of that
-// private, never-modified copy, and string, date and number values are boxed into the
-// record's interfaces from backing arrays rather than one heap object each. JSON values get
-// their own copy, as callers may modify a json.RawMessage. A typical record costs four
-// allocations: the copy, the slab and the map's two.
+// raw is copied once, into the record's slab; strings (values, list elements, unknown field
+// names) are views of that private, never-modified copy, and string, date and number values
+// are boxed into the record's interfaces from the slab's arrays rather than one heap object
+// each. JSON values get their own copy, as callers may modify a json.RawMessage. A typical
+// record costs three allocations: the slab and the map's two.
 func decodeRecord(m *storage.Model, raw []byte, full bool) (storage.Record, error) {
 	if len(raw) == 0 || raw[0] != codecVersion {
 		return nil, errCorrupt
 	}
-	sl := new(slab)
-	d := decoder{buf: slices.Clone(raw), p: 1}
+	strs, dates, nums, buf := newSlab(len(raw))
+	d := decoder{buf: buf[:copy(buf, raw):len(raw)], p: 1}
 	nfields, nstr, ndate, nnum := d.count(), d.count(), d.count(), d.count()
 	if d.err != nil || nfields == 0 {
 		return nil, errCorrupt
 	}
-	strs, dates, nums := sl.strs[:], sl.dates[:], sl.nums[:]
 	if nstr > len(strs) {
 		strs = make([]string, nstr)
 	}

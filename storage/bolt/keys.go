@@ -10,6 +10,28 @@ import (
 	"github.com/gatehouse-auth/gatehouse/storage"
 )
 
+// Keys in a model's bucket. The first byte says what a key is, so records and the entries of
+// the model's unique indexes share the bucket — a lookup by a unique value seeks the entry
+// and then the record with one cursor — and an id can be any string:
+//
+//	unique index entry:  indexTag ‖ num ‖ value(s)   → id
+//	pad:                 padTag ‖ n (n = 1…pads)      → padding, see padModel
+//	record:              recordTag ‖ id              → encoded record (codec.go)
+//
+// num (2 bytes, big endian) is the index's number in the catalog (indexDef.Num). A
+// non-unique index has a bucket of its own (see indexDef), holding value(s) ‖ id → empty.
+const (
+	indexTag  = 'i'
+	padTag    = 'p'
+	recordTag = 'r'
+	pads      = 5
+)
+
+// appendRecordKey appends the key of the record with the given id.
+func appendRecordKey[S string | []byte](dst []byte, id S) []byte {
+	return append(append(dst, recordTag), id...)
+}
+
 // Index keys. Every value encoding is order-preserving (bytes.Compare on encodings orders
 // like storage.CompareValues on values) and self-delimiting, so the values of a composite
 // key cannot run into each other and a non-unique entry "value(s) ‖ id" splits unambiguously:

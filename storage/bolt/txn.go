@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"unsafe"
 
 	"go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
@@ -18,7 +17,8 @@ import (
 type backend struct{ s *Store }
 
 // Begin implements engine.Backend. Writes go through bbolt's Begin(true)/Commit — never
-// db.Batch, which may run a function twice.
+// db.Batch, which may run a function twice. A read transaction is one bbolt read-only
+// transaction: one snapshot, as View promises.
 func (b backend) Begin(ctx context.Context, writable bool) (engine.Txn, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -26,31 +26,48 @@ func (b backend) Begin(ctx context.Context, writable bool) (engine.Txn, error) {
 	s := b.s
 	if writable {
 		s.mu.RLock()
+		if s.closed.Load() {
+			s.mu.RUnlock()
+			return nil, s.errClosed()
+		}
+		tx, err := s.db.Begin(true)
+		if err != nil {
+			s.mu.RUnlock()
+			return nil, s.beginError(err)
+		}
+		return &txn{s: s, tx: tx, cat: s.cat.Load(), write: true}, nil
 	}
 	if s.closed.Load() {
-		if writable {
-			s.mu.RUnlock()
-		}
 		return nil, s.errClosed()
 	}
-	tx, err := s.db.Begin(writable)
+	tx, err := s.db.Begin(false)
 	if err != nil {
-		if writable {
-			s.mu.RUnlock()
-		}
-		if errors.Is(err, berrors.ErrDatabaseNotOpen) {
-			return nil, fmt.Errorf("bolt %s: %w: %w", s.path, storage.ErrClosed, err)
-		}
-		return nil, fmt.Errorf("bolt %s: begin: %w", s.path, err)
+		return nil, s.beginError(err)
 	}
-	var t *txn
-	if writable {
-		t = new(txn)
-	} else {
-		t = s.readers.Get().(*txn)
+	cat := s.cat.Load()
+	if tx.ID() < cat.txid {
+		// A Bind is committing a catalog this snapshot predates (Store.bind publishes it
+		// just before its commit): wait for the Bind, then take a snapshot that holds what
+		// the catalog describes.
+		_ = tx.Rollback()
+		s.mu.RLock()
+		tx, err = s.db.Begin(false)
+		cat = s.cat.Load()
+		s.mu.RUnlock()
+		if err != nil {
+			return nil, s.beginError(err)
+		}
 	}
-	*t = txn{s: s, tx: tx, cat: s.cat.Load(), write: writable}
+	t := s.readers.Get().(*txn)
+	*t = txn{s: s, tx: tx, cat: cat, open: t.open[:0]}
 	return t, nil
+}
+
+func (s *Store) beginError(err error) error {
+	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
+		return fmt.Errorf("bolt %s: %w: %w", s.path, storage.ErrClosed, err)
+	}
+	return fmt.Errorf("bolt %s: begin: %w", s.path, err)
 }
 
 type txn struct {
@@ -61,6 +78,15 @@ type txn struct {
 	done       bool
 	journaling bool   // set by the first Savepoint: only operations inside Tx need undo
 	journal    []undo // writes of the running operation, for RollbackTo
+	// open holds the buckets opened in this transaction: bbolt's read transactions do not
+	// keep them, and opening one costs allocations (a View reads several times).
+	open []openBucket
+}
+
+type openBucket struct {
+	name []byte // the catalog's
+	b    *bbolt.Bucket
+	c    *bbolt.Cursor // the writers' cursor, see txn.cursor
 }
 
 // undo restores one bucket key to its value before a write (had false: absent).
@@ -72,6 +98,27 @@ type undo struct {
 
 func (t *txn) fail(op string, err error) error {
 	return fmt.Errorf("bolt %s: %s: %w", t.s.path, op, err)
+}
+
+// cursor returns the transaction's cursor on b, for the point reads of writes: one per
+// bucket, so its search stack is allocated once. Every use starts with a Seek, which is
+// valid after writes.
+func (t *txn) cursor(b *bbolt.Bucket) *bbolt.Cursor {
+	for i := range t.open {
+		if o := &t.open[i]; o.b == b {
+			if o.c == nil {
+				o.c = b.Cursor()
+			}
+			return o.c
+		}
+	}
+	return b.Cursor()
+}
+
+// get returns the value stored under k in b, and whether there is one.
+func (t *txn) get(b *bbolt.Bucket, k []byte) ([]byte, bool) {
+	got, v := t.cursor(b).Seek(k)
+	return v, got != nil && bytes.Equal(got, k)
 }
 
 func (t *txn) put(b *bbolt.Bucket, k, v []byte) error {
@@ -94,8 +141,12 @@ func (t *txn) remember(b *bbolt.Bucket, k []byte) {
 	if !t.journaling {
 		return
 	}
-	old := b.Get(k)
-	t.journal = append(t.journal, undo{b: b, key: k, old: slices.Clone(old), had: old != nil})
+	old, had := t.get(b, k)
+	old = slices.Clone(old)
+	if had && old == nil {
+		old = []byte{}
+	}
+	t.journal = append(t.journal, undo{b: b, key: k, old: old, had: had})
 }
 
 func (t *txn) Savepoint() int {
@@ -153,76 +204,92 @@ func (t *txn) Rollback() {
 		t.s.mu.RUnlock()
 		return
 	}
-	// Read transactions are recycled: the hot path then allocates no txn. The engine does
-	// not touch a transaction after rolling it back.
+	// Read transactions are recycled: the hot path then allocates no txn (and no room for
+	// its open buckets). The engine does not touch a transaction after rolling it back.
 	s := t.s
-	*t = txn{done: true}
+	clear(t.open)
+	*t = txn{done: true, open: t.open[:0]}
 	s.readers.Put(t)
 }
 
-// records returns the model's record bucket, nil when the model has none in this snapshot.
-func (t *txn) records(m *storage.Model) (*modelMeta, *bbolt.Bucket) {
+// openBucket returns the top-level bucket name, opened once per transaction; nil when the
+// snapshot has none.
+func (t *txn) openBucket(name []byte) *bbolt.Bucket {
+	for i := range t.open {
+		if bytes.Equal(t.open[i].name, name) {
+			return t.open[i].b
+		}
+	}
+	b := t.tx.Bucket(name)
+	if b != nil {
+		t.open = append(t.open, openBucket{name: name, b: b})
+	}
+	return b
+}
+
+// bucket returns the model's bucket, nil when the model has none in this snapshot.
+func (t *txn) bucket(m *storage.Model) (*modelMeta, *bbolt.Bucket) {
 	mm := t.cat.models[m.Name]
 	if mm == nil {
 		return nil, nil
 	}
-	return mm, t.tx.Bucket(mm.bucket)
+	b := t.openBucket(mm.bucket)
+	if b == nil {
+		return nil, nil
+	}
+	return mm, b
 }
 
-// usable returns the bucket of index d when this snapshot has it and it indexes field f
-// with f's current type, so a lookup with a value normalized for f finds its entries.
-func (t *txn) usable(d *indexDef, f *storage.Field) *bbolt.Bucket {
+// entries returns the bucket holding index d's entries: b, the model's, for a unique index.
+// The catalog matches the snapshot, so it is there; nil would mean a damaged file.
+func (t *txn) entries(d *indexDef, b *bbolt.Bucket) *bbolt.Bucket {
+	if d.Unique {
+		return b
+	}
+	return t.openBucket(d.home)
+}
+
+// usable returns index d when it indexes field f with f's current type, so a lookup with a
+// value normalized for f finds its entries; otherwise nil.
+func usable(d *indexDef, f *storage.Field) *indexDef {
 	if d == nil || d.Types[0] != f.Type {
 		return nil
 	}
-	return t.tx.Bucket(d.bucket)
+	return d
 }
 
-// bytesOf views s as bytes, for bbolt lookups that only read their key.
-func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+// pointKind says what a point key is.
+type pointKind uint8
 
-func (t *txn) fetch(recs *bbolt.Bucket, m *storage.Model, mt *storage.Matcher, id []byte, full bool) (storage.Record, error) {
-	raw := recs.Get(id)
-	if raw == nil {
-		return nil, nil
-	}
-	r, err := decodeRecord(m, raw, full)
-	if err != nil {
-		return nil, t.fail(fmt.Sprintf("reading %s %q", m.Name, id), err)
-	}
-	if !mt.Match(r) {
-		return nil, nil
-	}
-	return r, nil
-}
+const (
+	noPoint     pointKind = iota
+	recordPoint           // a record key
+	indexPoint            // a unique index key: its value is the id
+)
 
-// point finds the at most one candidate an id eq or a unique eq (single field or composite)
-// allows. ok false: no such term, plan otherwise. id nil: no record.
-func (t *txn) point(mm *modelMeta, terms []storage.Term) (id []byte, ok bool) {
+// point appends to dst the key of the at most one candidate an id eq or a unique eq (single
+// field or composite) allows, and says which kind of key it is; noPoint when no term allows
+// a point lookup.
+func point(mm *modelMeta, terms []storage.Term, dst []byte) ([]byte, pointKind) {
 	for _, tm := range terms {
 		if tm.Op == storage.OpEq && tm.Field.Name == "id" && tm.Value != nil {
-			return bytesOf(tm.Value.(string)), true
+			return appendRecordKey(dst, tm.Value.(string)), recordPoint
 		}
 	}
-	var kb [96]byte
 	for _, tm := range terms {
 		if tm.Op != storage.OpEq || tm.Value == nil {
 			continue
 		}
-		d := mm.single[tm.Field.Name]
-		if d == nil || !d.Unique {
-			continue
-		}
-		if b := t.usable(d, tm.Field); b != nil {
-			key, _ := appendKeyValue(kb[:0], d.Types[0], tm.Value)
-			return b.Get(key), true
+		if d := usable(mm.single[tm.Field.Name], tm.Field); d != nil && d.Unique {
+			key, _ := appendKeyValue(append(dst, d.prefix...), d.Types[0], tm.Value)
+			return key, indexPoint
 		}
 	}
 	for _, d := range mm.indexes {
 		if !d.Unique || len(d.Fields) < 2 {
 			continue
 		}
-		key, complete := kb[:0], true
+		key, complete := append(dst, d.prefix...), true
 		for i, name := range d.Fields {
 			v := eqValue(terms, name, d.Types[i])
 			if v == nil {
@@ -232,12 +299,10 @@ func (t *txn) point(mm *modelMeta, terms []storage.Term) (id []byte, ok bool) {
 			key, _ = appendKeyValue(key, d.Types[i], v)
 		}
 		if complete {
-			if b := t.tx.Bucket(d.bucket); b != nil {
-				return b.Get(key), true
-			}
+			return key, indexPoint
 		}
 	}
-	return nil, false
+	return nil, noPoint
 }
 
 // eqValue returns the value of an eq term on field name of type typ, or nil.
@@ -250,45 +315,72 @@ func eqValue(terms []storage.Term, name string, typ storage.FieldType) any {
 	return nil
 }
 
+// lookup reads the candidate of a point key with cursor c: for an index key, the entry
+// and then the record it names, with the same cursor — bbolt reuses a cursor's search stack
+// from one seek to the next, so the second seek allocates nothing. key's array is reused.
+func (t *txn) lookup(c *bbolt.Cursor, m *storage.Model, mt *storage.Matcher, key []byte, kind pointKind, full bool) (storage.Record, error) {
+	if kind == indexPoint {
+		k, id := c.Seek(key)
+		if id == nil || !bytes.Equal(k, key) {
+			return nil, nil
+		}
+		key = appendRecordKey(key[:0], id)
+	}
+	k, raw := c.Seek(key)
+	if raw == nil || !bytes.Equal(k, key) {
+		return nil, nil
+	}
+	return t.decode(m, mt, k, raw, full)
+}
+
+// decode decodes the record stored under k and returns it when it matches mt.
+func (t *txn) decode(m *storage.Model, mt *storage.Matcher, k, raw []byte, full bool) (storage.Record, error) {
+	r, err := decodeRecord(m, raw, full)
+	if err != nil {
+		return nil, t.fail(fmt.Sprintf("reading %s %q", m.Name, k[1:]), err)
+	}
+	if !mt.Match(r) {
+		return nil, nil
+	}
+	return r, nil
+}
+
 // First implements engine.Txn. The common lookups (by id, by a unique value) run without
-// closures or intermediate slices: this is the gateway's per-request path.
+// closures or intermediate slices and with one bucket and one cursor: this is the gateway's
+// per-request path.
 func (t *txn) First(m *storage.Model, mt *storage.Matcher, full bool) (storage.Record, error) {
-	mm, recs := t.records(m)
-	if recs == nil {
+	mm, b := t.bucket(m)
+	if b == nil {
 		return nil, nil
 	}
 	var tb [8]storage.Term
 	terms := mt.AppendTerms(tb[:0])
-	if id, ok := t.point(mm, terms); ok {
-		if id == nil {
-			return nil, nil
-		}
-		return t.fetch(recs, m, mt, id, full)
+	var kb [128]byte
+	if key, kind := point(mm, terms, kb[:0]); kind != noPoint {
+		return t.lookup(b.Cursor(), m, mt, key, kind, full)
 	}
 	var out storage.Record
-	err := t.scan(m, mt, full, mm, recs, terms, func(r storage.Record) bool { out = r; return false })
+	err := t.scan(m, mt, full, mm, b, terms, func(r storage.Record) bool { out = r; return false })
 	return out, err
 }
 
 // Scan implements engine.Txn.
 func (t *txn) Scan(m *storage.Model, mt *storage.Matcher, full bool, fn func(storage.Record) bool) error {
-	mm, recs := t.records(m)
-	if recs == nil {
+	mm, b := t.bucket(m)
+	if b == nil {
 		return nil
 	}
 	var tb [8]storage.Term
-	return t.scan(m, mt, full, mm, recs, mt.AppendTerms(tb[:0]), fn)
+	return t.scan(m, mt, full, mm, b, mt.AppendTerms(tb[:0]), fn)
 }
 
 // scan picks the narrowest plan the terms allow — a point lookup, an eq prefix of a
 // non-unique index, the values of an in, a range of an ordered index, or else every record
 // — and feeds the matching records to fn in id order.
-func (t *txn) scan(m *storage.Model, mt *storage.Matcher, full bool, mm *modelMeta, recs *bbolt.Bucket, terms []storage.Term, fn func(storage.Record) bool) error {
-	if id, ok := t.point(mm, terms); ok {
-		if id == nil {
-			return nil
-		}
-		r, err := t.fetch(recs, m, mt, id, full)
+func (t *txn) scan(m *storage.Model, mt *storage.Matcher, full bool, mm *modelMeta, b *bbolt.Bucket, terms []storage.Term, fn func(storage.Record) bool) error {
+	var kb [128]byte
+	if key, kind := point(mm, terms, kb[:0]); kind != noPoint {
+		r, err := t.lookup(b.Cursor(), m, mt, key, kind, full)
 		if r != nil {
 			fn(r)
 		}
@@ -300,19 +392,24 @@ func (t *txn) scan(m *storage.Model, mt *storage.Matcher, full bool, mm *modelMe
 		if tm.Op != storage.OpEq || tm.Value == nil {
 			continue
 		}
-		d := mm.single[tm.Field.Name]
-		b := t.usable(d, tm.Field)
-		if b == nil {
+		d := usable(mm.single[tm.Field.Name], tm.Field)
+		if d == nil {
 			continue
 		}
-		prefix, _ := appendKeyValue(nil, d.Types[0], tm.Value)
-		c := b.Cursor()
-		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		eb := t.entries(d, b)
+		if eb == nil {
+			continue
+		}
+		prefix, _ := appendKeyValue(append(kb[:0], d.prefix...), d.Types[0], tm.Value)
+		entries, records := eb.Cursor(), b.Cursor()
+		var rk []byte
+		for k, v := entries.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = entries.Next() {
 			id := v
 			if !d.Unique {
 				id = k[len(prefix):]
 			}
-			r, err := t.fetch(recs, m, mt, id, full)
+			rk = appendRecordKey(rk[:0], id)
+			r, err := t.lookup(records, m, mt, rk, recordPoint, full)
 			if err != nil {
 				return err
 			}
@@ -322,13 +419,13 @@ func (t *txn) scan(m *storage.Model, mt *storage.Matcher, full bool, mm *modelMe
 		}
 		return nil
 	}
-	ids, planned, err := t.candidates(mm, terms)
-	if err != nil {
-		return err
-	}
+	ids, planned := t.candidates(mm, b, terms)
 	if planned {
+		c := b.Cursor()
+		var rk []byte
 		for _, id := range ids {
-			r, err := t.fetch(recs, m, mt, id, full)
+			rk = appendRecordKey(rk[:0], id)
+			r, err := t.lookup(c, m, mt, rk, recordPoint, full)
 			if err != nil {
 				return err
 			}
@@ -338,13 +435,13 @@ func (t *txn) scan(m *storage.Model, mt *storage.Matcher, full bool, mm *modelMe
 		}
 		return nil
 	}
-	c := recs.Cursor()
-	for k, raw := c.First(); k != nil; k, raw = c.Next() {
-		r, err := decodeRecord(m, raw, full)
+	c := b.Cursor()
+	for k, raw := c.Seek([]byte{recordTag}); k != nil && k[0] == recordTag; k, raw = c.Next() {
+		r, err := t.decode(m, mt, k, raw, full)
 		if err != nil {
-			return t.fail(fmt.Sprintf("reading %s %q", m.Name, k), err)
+			return err
 		}
-		if mt.Match(r) && !fn(r) {
+		if r != nil && !fn(r) {
 			return nil
 		}
 	}
@@ -353,7 +450,7 @@ func (t *txn) scan(m *storage.Model, mt *storage.Matcher, full bool, mm *modelMe
 
 // candidates returns the ids, sorted and unique, that an in or a range on an index narrows
 // the terms to, or planned false when no index helps.
-func (t *txn) candidates(mm *modelMeta, terms []storage.Term) (ids [][]byte, planned bool, err error) {
+func (t *txn) candidates(mm *modelMeta, b *bbolt.Bucket, terms []storage.Term) (ids [][]byte, planned bool) {
 	// in: the union of eq lookups.
 	for _, tm := range terms {
 		if tm.Op != storage.OpIn {
@@ -365,16 +462,17 @@ func (t *txn) candidates(mm *modelMeta, terms []storage.Term) (ids [][]byte, pla
 					ids = append(ids, []byte(s))
 				}
 			}
-			return sortIDs(ids), true, nil
+			return sortIDs(ids), true
 		}
-		d := mm.single[tm.Field.Name]
-		if b := t.usable(d, tm.Field); b != nil {
+		d := usable(mm.single[tm.Field.Name], tm.Field)
+		if eb := t.entriesOf(d, b); eb != nil {
+			c := eb.Cursor()
 			for _, v := range tm.Values {
 				if key, ok := appendKeyValue(nil, d.Types[0], v); ok {
-					ids = collect(d, b, key, nil, true, ids)
+					ids = collect(d, c, key, nil, true, ids)
 				}
 			}
-			return sortIDs(ids), true, nil
+			return sortIDs(ids), true
 		}
 	}
 	// A range (lt, lte, gt, gte, starts_with) on an ordered index.
@@ -384,20 +482,29 @@ func (t *txn) candidates(mm *modelMeta, terms []storage.Term) (ids [][]byte, pla
 		default:
 			continue
 		}
-		d := mm.single[tm.Field.Name]
-		b := t.usable(d, tm.Field)
-		if b == nil || tm.Field.Type == storage.TypeBoolean {
+		d := usable(mm.single[tm.Field.Name], tm.Field)
+		eb := t.entriesOf(d, b)
+		if eb == nil || tm.Field.Type == storage.TypeBoolean {
 			continue
 		}
 		lo, hi, hiIncl := rangeOf(tm.Field, terms)
-		return sortIDs(collect(d, b, lo, hi, hiIncl, nil)), true, nil
+		return sortIDs(collect(d, eb.Cursor(), lo, hi, hiIncl, nil)), true
 	}
-	return nil, false, nil
+	return nil, false
 }
 
-// rangeOf folds every range term on f into one key range: entries from lo (inclusive) up to
-// hi (exclusive, or inclusive of every entry hi prefixes when hiIncl). nil bounds are open.
-// The bounds may be wider than the terms (gt is scanned as gte): Match filters exactly.
+// entriesOf is entries for an index that may be nil.
+func (t *txn) entriesOf(d *indexDef, b *bbolt.Bucket) *bbolt.Bucket {
+	if d == nil {
+		return nil
+	}
+	return t.entries(d, b)
+}
+
+// rangeOf folds every range term on f into one range of value keys: entries from lo
+// (inclusive) up to hi (exclusive, or inclusive of every entry hi prefixes when hiIncl). nil
+// bounds are open. The bounds may be wider than the terms (gt is scanned as gte): Match
+// filters exactly.
 func rangeOf(f *storage.Field, terms []storage.Term) (lo, hi []byte, hiIncl bool) {
 	for _, tm := range terms {
 		if tm.Field != f && tm.Field.Name != f.Name {
@@ -428,34 +535,30 @@ func rangeOf(f *storage.Field, terms []storage.Term) (lo, hi []byte, hiIncl bool
 	return lo, hi, hiIncl
 }
 
-// collect appends the ids of index d's entries from lo up to hi (see rangeOf); lo == hi
-// with hiIncl is an exact prefix.
-func collect(d *indexDef, b *bbolt.Bucket, lo, hi []byte, hiIncl bool, ids [][]byte) [][]byte {
+// collect appends the ids of index d's entries whose value keys run from lo up to hi (see
+// rangeOf), read with cursor c; lo == hi with hiIncl is an exact prefix.
+func collect(d *indexDef, c *bbolt.Cursor, lo, hi []byte, hiIncl bool, ids [][]byte) [][]byte {
 	if hi == nil && hiIncl {
-		hi = lo // exact-prefix call: collect(d, b, key, nil, true, …)
+		hi = lo // exact-prefix call: collect(d, c, key, nil, true, …)
 	}
-	c := b.Cursor()
-	var k, v []byte
-	if lo == nil {
-		k, v = c.First()
-	} else {
-		k, v = c.Seek(lo)
-	}
-	for ; k != nil; k, v = c.Next() {
+	for k, v := c.Seek(append(slices.Clip(d.prefix), lo...)); k != nil && bytes.HasPrefix(k, d.prefix); k, v = c.Next() {
+		vk := k[len(d.prefix):]
 		if hi != nil {
-			if cmp := bytes.Compare(k, hi); cmp >= 0 && !(hiIncl && bytes.HasPrefix(k, hi)) {
+			if cmp := bytes.Compare(vk, hi); cmp >= 0 && !(hiIncl && bytes.HasPrefix(vk, hi)) {
 				break
 			}
 		}
 		if d.Unique {
-			ids = append(ids, slices.Clone(v))
+			if v != nil {
+				ids = append(ids, slices.Clone(v))
+			}
 			continue
 		}
-		n := valueLen(d.Types[0], k)
+		n := valueLen(d.Types[0], vk)
 		if n < 0 {
 			continue // not an entry of this index's shape: ignore rather than misread
 		}
-		ids = append(ids, slices.Clone(k[n:]))
+		ids = append(ids, slices.Clone(vk[n:]))
 	}
 	return ids
 }
@@ -468,18 +571,20 @@ func sortIDs(ids [][]byte) [][]byte {
 // Put implements engine.Txn: the record and every index entry that changes are written in
 // this transaction, after every unique constraint was checked.
 func (t *txn) Put(m *storage.Model, old, rec storage.Record) error {
-	mm, recs := t.records(m)
-	if recs == nil {
+	mm, b := t.bucket(m)
+	if b == nil {
 		return t.fail("put", fmt.Errorf("model %q has no bucket: bind a schema declaring it first", m.Name))
 	}
 	id := rec.ID()
-	idb := []byte(id)
-	if old == nil && recs.Get(idb) != nil {
-		return &storage.ConstraintError{Model: m.Name, Fields: []string{"id"}, Err: storage.ErrDuplicate}
+	rk := appendRecordKey(nil, id)
+	if old == nil {
+		if _, taken := t.get(b, rk); taken {
+			return &storage.ConstraintError{Model: m.Name, Fields: []string{"id"}, Err: storage.ErrDuplicate}
+		}
 	}
 	type change struct {
 		d        *indexDef
-		b        *bbolt.Bucket
+		eb       *bbolt.Bucket
 		from, to []byte
 	}
 	changes := make([]change, 0, len(mm.indexes))
@@ -489,16 +594,16 @@ func (t *txn) Put(m *storage.Model, old, rec storage.Record) error {
 		if hadFrom == hasTo && bytes.Equal(from, to) {
 			continue
 		}
-		b := t.tx.Bucket(d.bucket)
-		if b == nil {
-			return t.fail("put", fmt.Errorf("index bucket %s is missing", d.bucket))
+		eb := t.entries(d, b)
+		if eb == nil {
+			return t.fail("put", fmt.Errorf("index bucket %s is missing", d.home))
 		}
 		if d.Unique && hasTo {
-			if owner := b.Get(to); owner != nil && string(owner) != id {
+			if owner, ok := t.get(eb, to); ok && string(owner) != id {
 				return &storage.ConstraintError{Model: m.Name, Fields: slices.Clone(d.Fields), Err: storage.ErrDuplicate}
 			}
 		}
-		changes = append(changes, change{d, b, from, to})
+		changes = append(changes, change{d, eb, from, to})
 	}
 	// A unique constraint of this schema without an index in the store (another view
 	// dropped it during a reload) is still enforced, by a scan.
@@ -522,19 +627,19 @@ func (t *txn) Put(m *storage.Model, old, rec storage.Record) error {
 	if err != nil {
 		return t.fail("put", err)
 	}
-	if err := t.put(recs, idb, enc); err != nil {
+	if err := t.put(b, rk, enc); err != nil {
 		return err
 	}
 	for _, c := range changes {
 		if c.from != nil {
 			k, _ := c.d.entry(c.from, id)
-			if err := t.del(c.b, k); err != nil {
+			if err := t.del(c.eb, k); err != nil {
 				return err
 			}
 		}
 		if c.to != nil {
 			k, v := c.d.entry(c.to, id)
-			if err := t.put(c.b, k, v); err != nil {
+			if err := t.put(c.eb, k, v); err != nil {
 				return err
 			}
 		}
@@ -559,12 +664,12 @@ func (mm *modelMeta) hasUnique(m *storage.Model, set []string) bool {
 
 // Delete implements engine.Txn.
 func (t *txn) Delete(m *storage.Model, rec storage.Record) error {
-	mm, recs := t.records(m)
-	if recs == nil {
+	mm, b := t.bucket(m)
+	if b == nil {
 		return nil
 	}
 	id := rec.ID()
-	if err := t.del(recs, []byte(id)); err != nil {
+	if err := t.del(b, appendRecordKey(nil, id)); err != nil {
 		return err
 	}
 	for _, d := range mm.indexes {
@@ -572,12 +677,12 @@ func (t *txn) Delete(m *storage.Model, rec storage.Record) error {
 		if !ok {
 			continue
 		}
-		b := t.tx.Bucket(d.bucket)
-		if b == nil {
-			return t.fail("delete", fmt.Errorf("index bucket %s is missing", d.bucket))
+		eb := t.entries(d, b)
+		if eb == nil {
+			return t.fail("delete", fmt.Errorf("index bucket %s is missing", d.home))
 		}
 		k, _ := d.entry(key, id)
-		if err := t.del(b, k); err != nil {
+		if err := t.del(eb, k); err != nil {
 			return err
 		}
 	}

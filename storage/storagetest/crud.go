@@ -393,11 +393,12 @@ func testContext(t *testing.T, h Harness) {
 	_, errs["increment one"] = a.IncrementOne(ctx, "counter", storage.ByID("c1"), "count", 1, nil)
 	ran := false
 	errs["tx"] = a.Tx(ctx, func(storage.Adapter) error { ran = true; return nil })
+	errs["view"] = a.View(ctx, func(storage.Adapter) error { ran = true; return nil })
 	for op, err := range errs {
 		wantErr(t, err, context.Canceled, op+" with a cancelled context")
 	}
 	if ran {
-		t.Error("tx ran its function under a cancelled context")
+		t.Error("tx or view ran its function under a cancelled context")
 	}
 	// Inside a transaction, an operation given a cancelled context is refused too.
 	err := a.Tx(t.Context(), func(tx storage.Adapter) error {

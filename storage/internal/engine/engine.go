@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync"
 
 	"github.com/gatehouse-auth/gatehouse/storage"
 )
@@ -13,7 +14,8 @@ import (
 // Backend opens transactions on a record store.
 type Backend interface {
 	// Begin starts a transaction. A writable one excludes every other writer until Commit
-	// or Rollback. Begin refuses a done ctx.
+	// or Rollback; a read-only one sees one consistent snapshot until Rollback, whatever
+	// writers commit meanwhile (View relies on it). Begin refuses a done ctx.
 	Begin(ctx context.Context, writable bool) (Txn, error)
 }
 
@@ -49,9 +51,23 @@ type Txn interface {
 // Adapter implements [storage.Adapter] over a [Backend]. The zero value is not usable; see
 // [New].
 type Adapter struct {
-	b      Backend
-	schema *storage.Schema
-	tx     *txState // set on the adapter Tx hands to its function
+	b        Backend
+	schema   *storage.Schema
+	tx       *txState // set on the adapter Tx or View hands to its function
+	readOnly bool     // the adapter View hands to its function: writes are ErrReadOnly
+}
+
+// txAdapter is the adapter Tx and View hand to their function together with its state, in
+// one allocation.
+type txAdapter struct {
+	Adapter
+	st txState
+}
+
+func (a *Adapter) bound(t Txn, readOnly bool) *Adapter {
+	ta := &txAdapter{st: txState{t: t}}
+	ta.Adapter = Adapter{b: a.b, schema: a.schema, tx: &ta.st, readOnly: readOnly}
+	return &ta.Adapter
 }
 
 type txState struct {
@@ -69,6 +85,10 @@ func (a *Adapter) Schema() *storage.Schema { return a.schema }
 func wrap(op, model string, err error) error { return fmt.Errorf("%s %s: %w", op, model, err) }
 
 var errTxDone = fmt.Errorf("transaction already finished: %w", storage.ErrClosed)
+
+// matchers recycles the Matcher FindOne compiles into: passed to the backend through an
+// interface, a fresh one would be a heap allocation on every lookup of the gateway's path.
+var matchers = sync.Pool{New: func() any { return new(storage.Matcher) }}
 
 func (a *Adapter) model(ctx context.Context, name string) (*storage.Model, error) {
 	if err := ctx.Err(); err != nil {
@@ -93,6 +113,9 @@ func (a *Adapter) reader(ctx context.Context) (Txn, bool, error) {
 // write runs fn as one atomic operation: in its own transaction, or inside the adapter's
 // transaction between a savepoint and either success or an undo back to it.
 func (a *Adapter) write(ctx context.Context, fn func(Txn) error) error {
+	if a.readOnly {
+		return storage.ErrReadOnly
+	}
 	if a.tx != nil {
 		st := a.tx
 		if st.broken != nil {
@@ -143,8 +166,12 @@ func (a *Adapter) FindOne(ctx context.Context, model string, where storage.Where
 	if err != nil {
 		return nil, wrap("find one", model, err)
 	}
-	mt, err := m.Compile(where)
-	if err != nil {
+	mt := matchers.Get().(*storage.Matcher)
+	defer func() {
+		mt.Reset()
+		matchers.Put(mt)
+	}()
+	if err := m.CompileTo(mt, where); err != nil {
 		return nil, wrap("find one", model, err)
 	}
 	t, own, err := a.reader(ctx)
@@ -524,18 +551,22 @@ func (a *Adapter) Tx(ctx context.Context, fn func(tx storage.Adapter) error) err
 		if a.tx.done {
 			return fmt.Errorf("transaction: %w", errTxDone)
 		}
+		if a.readOnly {
+			return fmt.Errorf("transaction: %w", storage.ErrReadOnly)
+		}
 		return fn(a)
 	}
 	t, err := a.b.Begin(ctx, true)
 	if err != nil {
 		return fmt.Errorf("transaction: %w", err)
 	}
-	st := &txState{t: t}
+	ta := a.bound(t, false)
+	st := ta.tx
 	defer func() {
 		st.done = true
 		t.Rollback()
 	}()
-	if err := fn(&Adapter{b: a.b, schema: a.schema, tx: st}); err != nil {
+	if err := fn(ta); err != nil {
 		return err
 	}
 	st.done = true
@@ -546,6 +577,37 @@ func (a *Adapter) Tx(ctx context.Context, fn func(tx storage.Adapter) error) err
 		return fmt.Errorf("transaction commit: %w", err)
 	}
 	return nil
+}
+
+// View implements storage.Adapter: fn gets an adapter bound to one read-only transaction of
+// the backend (a consistent snapshot), or, called on a transaction's adapter, a read-only
+// adapter of that transaction. A panic in fn ends the transaction (the deferred Rollback)
+// and continues unwinding.
+func (a *Adapter) View(ctx context.Context, fn func(tx storage.Adapter) error) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("view: %w", err)
+	}
+	if a.tx != nil { // nested: read inside the running transaction
+		if a.tx.done {
+			return fmt.Errorf("view: %w", errTxDone)
+		}
+		if a.readOnly {
+			return fn(a)
+		}
+		va := a.bound(a.tx.t, true) // the running transaction, read-only, dead after fn
+		defer func() { va.tx.done = true }()
+		return fn(va)
+	}
+	t, err := a.b.Begin(ctx, false)
+	if err != nil {
+		return fmt.Errorf("view: %w", err)
+	}
+	va := a.bound(t, true)
+	defer func() {
+		va.tx.done = true
+		t.Rollback()
+	}()
+	return fn(va)
 }
 
 // CheckUnique returns a *storage.ConstraintError when a record of m other than rec holds

@@ -1,0 +1,68 @@
+// Package authcore is Gatehouse's auth engine: Better Auth's HTTP API (wire-compatible, see
+// shared/better-auth-spec.md), sessions, passwords, origin checks, rate limits, plugins and
+// the credential checks the gateway runs on every proxied request. It is plain net/http and
+// context — it never imports Caddy — so it also works as a library http.Handler.
+//
+// Build an engine with [New]: configuration in [Config], injected dependencies (storage,
+// clock, randomness, senders, client IP) as options. Nothing reads the wall clock, global
+// randomness or global state.
+//
+// # Pipeline
+//
+// A request under the base path goes through these steps, in this order, implemented once in
+// pipeline.go:
+//
+//  1. routing: the exact base path, then an exact route ("/x/" and "//x" are 404);
+//     OPTIONS answers CORS preflights for trusted origins only; reserved prefixes (the
+//     portal) go to their handler;
+//  2. request interceptors (plugins: bearer turns Authorization into the session cookie);
+//  3. origin/CSRF check on the headers (spec §4.4; 403);
+//  4. rate limit, keyed by canonical client IP and route pattern (429 with Retry-After and
+//     X-Retry-After) — before the body is read, so floods of large or malformed bodies are
+//     limited too;
+//  5. body: POST bodies are read up to max_body_bytes (413), must be JSON (or urlencoded
+//     where the endpoint allows it; 415 otherwise), parsed strictly — duplicate keys,
+//     trailing data and deep nesting are 400 — and must be an object; then the redirect
+//     parameters callbackURL, redirectTo, errorCallbackURL, newUserCallbackURL (body or
+//     query) are checked against the trusted origins (403);
+//  6. path middlewares of plugins;
+//  7. validation of body and query against the endpoint's declared parameters
+//     (400 VALIDATION_ERROR), client-settable model fields let through, server-only ones
+//     refused (400 FIELD_NOT_ALLOWED), everything undeclared dropped;
+//  8. before hooks (may short-circuit with a response);
+//  9. the endpoint's session requirement (401 UNAUTHORIZED, 403 SESSION_NOT_FRESH), then
+//     its handler;
+//  10. after hooks (may replace the response);
+//  11. response interceptors, then the JSON body (or redirect, or raw page), cookies, CORS
+//     and cache headers. A 5xx never sets cookies.
+//
+// Validation runs before the hooks so that hooks see typed, bounded input.
+//
+// # Plugins
+//
+// A [Plugin] registers models, fields, endpoints, hooks, middlewares, rate-limit rules,
+// error codes, interceptors, session gates and gateway authenticators through a
+// [Registrar]. Duplicates fail at start-up naming both plugins. Plugins register — and their
+// hooks run — in dependency order, then by plugin ID: never map order (D10).
+//
+// # Sessions
+//
+// Session tokens are stored only as SHA-256 hashes; listings show opaque handles (D3).
+// Every sign-in method turns a verified user into a session at one step, [Call.SignIn],
+// where session gates run (D11). Sessions slide (expires_in, refreshed after update_age) and
+// end at an absolute max_age (D6).
+//
+// # Gateway credentials
+//
+// [Engine.Authenticate] resolves a proxied request's credential through the registered
+// authenticators in this fixed order: the session cookie (core), Authorization: Bearer
+// (session token), Authorization: Bearer (JWT), the API-key header. Every authenticator
+// runs; credentials naming different principals get 401. Verified sessions are served from
+// an in-process cache whose entries die at once when their user's rows change on this node
+// ([SessionCache]).
+//
+// # Storage
+//
+// The engine's adapter ([Engine.Store]) wraps the configured storage so that writes to
+// user-scoped rows invalidate cached sessions. Single-use tokens are taken with ConsumeOne.
+package authcore

@@ -1,0 +1,135 @@
+package authcore
+
+// Route paths of the core endpoints, relative to the base path. Plugins match them with
+// MatchPath(PathSignInEmail) instead of spelling routes as strings.
+const (
+	PathSignUpEmail           = "/sign-up/email"
+	PathSignInEmail           = "/sign-in/email"
+	PathGetSession            = "/get-session"
+	PathSignOut               = "/sign-out"
+	PathListSessions          = "/list-sessions"
+	PathRevokeSession         = "/revoke-session"
+	PathRevokeSessions        = "/revoke-sessions"
+	PathRevokeOtherSessions   = "/revoke-other-sessions"
+	PathUpdateUser            = "/update-user"
+	PathUpdateSession         = "/update-session"
+	PathChangePassword        = "/change-password"
+	PathVerifyPassword        = "/verify-password"
+	PathChangeEmail           = "/change-email"
+	PathDeleteUser            = "/delete-user"
+	PathDeleteUserCallback    = "/delete-user/callback"
+	PathRequestPasswordReset  = "/request-password-reset"
+	PathResetPasswordCallback = "/reset-password/:token"
+	PathResetPassword         = "/reset-password"
+	PathSendVerificationEmail = "/send-verification-email"
+	PathVerifyEmail           = "/verify-email"
+	PathListAccounts          = "/list-accounts"
+	PathUnlinkAccount         = "/unlink-account"
+	PathOK                    = "/ok"
+	PathError                 = "/error"
+)
+
+// registerCore registers the core models, error codes, routes and the session-cookie
+// authenticator under the owner "core".
+func (e *Engine) registerCore() error {
+	r := &Registrar{engine: e, owner: "core", reg: e.reg}
+	for _, m := range coreModels() {
+		if err := r.Model(m); err != nil {
+			return err
+		}
+	}
+	if err := r.Errors(baseErrorCodes...); err != nil {
+		return err
+	}
+	for _, ep := range e.coreEndpoints() {
+		if err := r.Endpoint(ep); err != nil {
+			return err
+		}
+	}
+	r.Authenticator(OrderSessionCookie, cookieAuthenticator{e})
+	return nil
+}
+
+func (e *Engine) coreEndpoints() []Endpoint {
+	return []Endpoint{
+		{Method: "POST", Path: PathSignUpEmail, Handler: e.signUpEmail, FormCSRF: true, AllowForm: true, UserFields: true,
+			Body: []Param{String("name").Req(), String("email").Req(), String("password").Req().Len(1, 0),
+				String("image"), String("callbackURL"), Bool("rememberMe")},
+			Summary: "Sign up a user using email and password", Tags: []string{"Default"},
+			Errors: []ErrorCode{CodeEmailPasswordSignUpDisabled, CodeInvalidEmail, CodePasswordTooShort, CodePasswordTooLong, CodePasswordTooCommon, CodeUserAlreadyExistsUseAnotherEmail, CodeFailedToCreateUser}},
+		{Method: "POST", Path: PathSignInEmail, Handler: e.signInEmail, FormCSRF: true, AllowForm: true,
+			Body:    []Param{String("email").Req(), String("password").Req(), String("callbackURL"), Bool("rememberMe")},
+			Summary: "Sign in with email and password", Tags: []string{"Default"},
+			Errors: []ErrorCode{CodeEmailPasswordDisabled, CodeInvalidEmail, CodeInvalidEmailOrPassword, CodeEmailNotVerified, CodePasswordTooLong}},
+		{Method: "GET", Path: PathGetSession, Handler: e.getSession, NoStore: true,
+			Query:   []Param{Bool("disableCookieCache"), Bool("disableRefresh")},
+			Summary: "Get the current session", Tags: []string{"Default"}},
+		{Method: "POST", Path: PathSignOut, Handler: e.signOut, BodyOptional: true,
+			Body:    []Param{String("callbackURL"), Bool("disableRedirect"), String("state")},
+			Summary: "Sign out the current session", Tags: []string{"Default"}},
+		{Method: "GET", Path: PathListSessions, Handler: e.listSessions, Auth: AuthFresh,
+			Summary: "List the user's active sessions", Tags: []string{"Default"}, Errors: []ErrorCode{CodeSessionNotFresh, CodeUnauthorized}},
+		{Method: "POST", Path: PathRevokeSession, Handler: e.revokeSession, Auth: AuthSensitive,
+			Body:    []Param{String("token").Req().Doc("a session token or the handle from list-sessions")},
+			Summary: "Revoke one of the user's sessions", Tags: []string{"Default"}},
+		{Method: "POST", Path: PathRevokeSessions, Handler: e.revokeSessions, Auth: AuthSensitive, BodyOptional: true,
+			Summary: "Revoke all of the user's sessions", Tags: []string{"Default"}},
+		{Method: "POST", Path: PathRevokeOtherSessions, Handler: e.revokeOtherSessions, Auth: AuthSensitive, BodyOptional: true,
+			Summary: "Revoke every session but the current one", Tags: []string{"Default"}},
+		{Method: "POST", Path: PathUpdateUser, Handler: e.updateUser, Auth: AuthSession, UserFields: true,
+			Body:    []Param{String("name").Len(1, 0), String("image").Null(), Any("email")},
+			Summary: "Update the current user", Tags: []string{"Default"},
+			Errors: []ErrorCode{CodeEmailCanNotBeUpdated, CodeFieldNotAllowed}},
+		{Method: "POST", Path: PathUpdateSession, Handler: e.updateSession, Auth: AuthSession, SessionFields: true,
+			Summary: "Update fields of the current session", Tags: []string{"Default"}},
+		{Method: "POST", Path: PathChangePassword, Handler: e.changePassword, Auth: AuthSensitive,
+			Body:    []Param{String("newPassword").Req(), String("currentPassword").Req(), Bool("revokeOtherSessions")},
+			Summary: "Change the password", Tags: []string{"Default"},
+			Errors: []ErrorCode{CodePasswordTooShort, CodePasswordTooLong, CodePasswordTooCommon, CodeCredentialAccountNotFound, CodeInvalidPassword}},
+		{Method: "POST", Path: PathVerifyPassword, Handler: e.verifyPassword, Auth: AuthSensitive,
+			Body:    []Param{String("password").Req()},
+			Summary: "Check the current user's password", Tags: []string{"Default"}, Errors: []ErrorCode{CodeInvalidPassword}},
+		{Method: "POST", Path: PathChangeEmail, Handler: e.changeEmail, Auth: AuthSensitive,
+			Body:    []Param{String("newEmail").Req().IsEmail(), String("callbackURL")},
+			Summary: "Change the email address", Tags: []string{"Default"},
+			Errors: []ErrorCode{CodeChangeEmailDisabled, CodeVerificationEmailNotEnabled, CodeInvalidEmail}},
+		{Method: "POST", Path: PathDeleteUser, Handler: e.deleteUser, Auth: AuthSensitive, BodyOptional: true,
+			Body:    []Param{String("callbackURL"), String("password"), String("token")},
+			Summary: "Delete the current user", Tags: []string{"Default"},
+			Errors: []ErrorCode{CodeCredentialAccountNotFound, CodeInvalidPassword, CodeSessionExpired, CodeInvalidToken}},
+		{Method: "GET", Path: PathDeleteUserCallback, Handler: e.deleteUserCallback,
+			Query:   []Param{String("token").Req(), String("callbackURL")},
+			Summary: "Complete account deletion from the emailed link", Tags: []string{"Default"},
+			Errors: []ErrorCode{CodeFailedToGetUserInfo, CodeInvalidToken}},
+		{Method: "POST", Path: PathRequestPasswordReset, Handler: e.requestPasswordReset,
+			Body:    []Param{String("email").Req().IsEmail(), String("redirectTo")},
+			Summary: "Send a password reset link", Tags: []string{"Default"}, Errors: []ErrorCode{CodeResetPasswordDisabled}},
+		{Method: "GET", Path: PathResetPasswordCallback, Handler: e.resetPasswordCallback,
+			Query:   []Param{String("callbackURL").Req()},
+			Summary: "Follow a password reset link", Tags: []string{"Default"}},
+		{Method: "POST", Path: PathResetPassword, Handler: e.resetPassword,
+			Body:    []Param{String("newPassword").Req(), String("token")},
+			Query:   []Param{String("token")},
+			Summary: "Reset the password with a reset token", Tags: []string{"Default"},
+			Errors: []ErrorCode{CodeInvalidToken, CodeUserNotFound, CodePasswordTooShort, CodePasswordTooLong, CodePasswordTooCommon}},
+		{Method: "POST", Path: PathSendVerificationEmail, Handler: e.sendVerificationEmail, Auth: AuthOptional,
+			Body:    []Param{String("email").Req().IsEmail(), String("callbackURL")},
+			Summary: "Send an email verification link", Tags: []string{"Default"},
+			Errors: []ErrorCode{CodeVerificationEmailNotEnabled, CodeEmailMismatch, CodeEmailAlreadyVerified}},
+		{Method: "GET", Path: PathVerifyEmail, Handler: e.verifyEmail, Auth: AuthOptional,
+			Query:   []Param{String("token").Req(), String("callbackURL")},
+			Summary: "Verify an email address from the emailed link", Tags: []string{"Default"},
+			Errors: []ErrorCode{CodeTokenExpired, CodeInvalidToken, CodeUserNotFound, CodeInvalidUser}},
+		{Method: "GET", Path: PathListAccounts, Handler: e.listAccounts, Auth: AuthSession,
+			Summary: "List the user's linked accounts", Tags: []string{"Default"}},
+		{Method: "POST", Path: PathUnlinkAccount, Handler: e.unlinkAccount, Auth: AuthFresh,
+			Body:    []Param{String("accountId").Req(), String("providerId")},
+			Summary: "Unlink an account", Tags: []string{"Default"},
+			Errors: []ErrorCode{CodeFailedToUnlinkLastAccount, CodeAccountNotFound}},
+		{Method: "GET", Path: PathOK, Handler: func(*Call) (any, error) { return map[string]bool{"ok": true}, nil },
+			Summary: "Health check", Tags: []string{"Default"}},
+		{Method: "GET", Path: PathError, Handler: e.errorPage,
+			Query:   []Param{String("error").Len(0, 200), String("error_description").Len(0, 500)},
+			Summary: "Error page", Tags: []string{"Default"}},
+	}
+}

@@ -1,0 +1,135 @@
+package authcore
+
+import (
+	"context"
+	"fmt"
+	"html"
+	"log/slog"
+	"time"
+)
+
+// Message is one email or SMS. Type is an open list ("verify-email", "reset-password",
+// "change-email", "delete-account", ... — D13); Data carries the machine-readable parts so a
+// webhook receiver can build its own message.
+type Message struct {
+	Type    string
+	To      string
+	Subject string
+	Text    string
+	HTML    string
+	Data    MessageData
+}
+
+// MessageData holds the link, token or code a message conveys (only those that apply).
+type MessageData struct {
+	URL   string `json:"url,omitempty"`
+	Token string `json:"token,omitempty"`
+	OTP   string `json:"otp,omitempty"`
+}
+
+// EmailSender delivers email. Transports (log, SMTP, webhook) live outside authcore.
+type EmailSender interface {
+	SendEmail(ctx context.Context, m Message) error
+}
+
+// SMSSender delivers SMS (m.To is a phone number; Subject and HTML are unused).
+type SMSSender interface {
+	SendSMS(ctx context.Context, m Message) error
+}
+
+// HasEmail reports whether an email transport is configured.
+func (e *Engine) HasEmail() bool { return e.mailer != nil }
+
+// HasSMS reports whether an SMS transport is configured.
+func (e *Engine) HasSMS() bool { return e.sms != nil }
+
+// Defer runs work after the response, on the engine's bounded background queue, so that the
+// response time never depends on it (D13: whether an account exists must not show in
+// timing). When the queue is full the job is dropped and logged.
+func (e *Engine) Defer(name string, job func(ctx context.Context) error) {
+	e.jobs.submit(name, job)
+}
+
+// SendEmail queues an email for delivery after the response.
+func (e *Engine) SendEmail(m Message) {
+	if e.mailer == nil {
+		e.log.Warn("no mailer configured; message dropped", "type", m.Type)
+		return
+	}
+	e.Defer("email "+m.Type, func(ctx context.Context) error { return e.mailer.SendEmail(ctx, m) })
+}
+
+// SendSMS queues an SMS for delivery after the response.
+func (e *Engine) SendSMS(m Message) {
+	if e.sms == nil {
+		e.log.Warn("no SMS sender configured; message dropped", "type", m.Type)
+		return
+	}
+	e.Defer("sms "+m.Type, func(ctx context.Context) error { return e.sms.SendSMS(ctx, m) })
+}
+
+// linkMessage builds a plain message carrying one link. Richer templates belong to the
+// delivery layer; this keeps core messages readable on their own.
+func (e *Engine) linkMessage(typ, to, subject, intro, link string) Message {
+	text := fmt.Sprintf("%s\n\n%s\n\n%s\n%s\n", e.cfg.AppName, intro, link, e.baseURL.String())
+	htmlBody := fmt.Sprintf(`<p><strong>%s</strong></p><p>%s</p><p><a href="%s">%s</a></p>`,
+		html.EscapeString(e.cfg.AppName), html.EscapeString(intro), html.EscapeString(link), html.EscapeString(link))
+	return Message{Type: typ, To: to, Subject: subject, Text: text, HTML: htmlBody, Data: MessageData{URL: link}}
+}
+
+// jobQueue is a bounded FIFO of background jobs run by one worker.
+type jobQueue struct {
+	log *slog.Logger
+	ch  chan queuedJob
+}
+
+type queuedJob struct {
+	name string
+	fn   func(ctx context.Context) error
+}
+
+func newJobQueue(log *slog.Logger, size int) *jobQueue {
+	return &jobQueue{log: log, ch: make(chan queuedJob, size)}
+}
+
+func (q *jobQueue) submit(name string, fn func(ctx context.Context) error) {
+	select {
+	case q.ch <- queuedJob{name: name, fn: fn}:
+	default:
+		q.log.Error("background queue full; job dropped", "job", name)
+	}
+}
+
+// run works until ctx is done, then drains what is queued with a short deadline each.
+func (q *jobQueue) run(ctx context.Context) {
+	for {
+		select {
+		case j := <-q.ch:
+			q.do(ctx, j)
+		case <-ctx.Done():
+			for {
+				select {
+				case j := <-q.ch:
+					dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+					q.do(dctx, j)
+					cancel()
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+func (q *jobQueue) do(ctx context.Context, j queuedJob) {
+	jctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	defer func() {
+		if p := recover(); p != nil {
+			q.log.Error("background job panicked", "job", j.name, "panic", fmt.Sprint(p))
+		}
+	}()
+	if err := j.fn(jctx); err != nil {
+		q.log.Error("background job failed", "job", j.name, "error", err.Error())
+	}
+}

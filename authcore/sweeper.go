@@ -1,0 +1,40 @@
+package authcore
+
+import (
+	"context"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/storage"
+)
+
+// sweepLoop removes expired rows every SweepInterval until ctx ends (D10). It runs in the
+// background and never blocks requests: each sweep is a few bulk deletes.
+func (e *Engine) sweepLoop(ctx context.Context) {
+	t := time.NewTicker(e.cfg.SweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := e.Sweep(ctx); err != nil {
+				e.log.Error("sweeping expired rows failed", "error", err.Error())
+			}
+		}
+	}
+}
+
+// Sweep deletes expired sessions (sliding or absolute expiry) and verification rows now, and
+// returns how many rows went.
+func (e *Engine) Sweep(ctx context.Context) (int, error) {
+	now := e.clock.Now()
+	n1, err := e.store.DeleteMany(ctx, ModelSession, storage.Or(
+		storage.Lte("expiresAt", now),
+		storage.Lte("createdAt", now.Add(-e.cfg.Session.MaxAge)),
+	))
+	if err != nil {
+		return 0, err
+	}
+	n2, err := e.store.DeleteMany(ctx, ModelVerification, storage.Lte("expiresAt", now))
+	return n1 + n2, err
+}

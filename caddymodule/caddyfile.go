@@ -1,0 +1,489 @@
+package caddymodule
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+)
+
+func init() {
+	httpcaddyfile.RegisterGlobalOption("gatehouse", parseGlobal)
+	httpcaddyfile.RegisterHandlerDirective("gatehouse", parseHandler)
+	// Ordered like Caddy's own auth handlers, so nothing — respond, reverse_proxy,
+	// file_server — answers before the gateway has judged the request.
+	httpcaddyfile.RegisterDirectiveOrder("gatehouse", httpcaddyfile.After, "basic_auth")
+}
+
+// opt is one subdirective of a flat options block: how many arguments it takes (-1: the
+// rest of the line), what to do with them, and whether it may be given more than once (lists
+// and rate-limit rules accumulate; a second value for anything else is a mistake, not an
+// override).
+type opt struct {
+	arity  int
+	set    func(args []string) error
+	repeat bool
+}
+
+// parseFlat reads a block of key/value options. Several options may share a line
+// (`session { expires_in 7d  update_age 1d }`): after a key has taken its arguments, the next
+// token on the line is another key. Unknown keys are errors listing what is valid.
+func parseFlat(d *caddyfile.Dispenser, what string, opts map[string]opt) error {
+	seen := map[string]bool{}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		toks := append([]string{d.Val()}, d.RemainingArgs()...)
+		for len(toks) > 0 {
+			key := toks[0]
+			o, ok := opts[key]
+			if !ok {
+				return d.Errf("%s: unknown option %q (valid: %s)", what, key, optionNames(opts))
+			}
+			if seen[key] && !o.repeat {
+				return d.Errf("%s: %s given twice", what, key)
+			}
+			seen[key] = true
+			n := o.arity
+			if n < 0 {
+				n = len(toks) - 1
+			}
+			if len(toks)-1 < n || (o.arity < 0 && n == 0) {
+				return d.Errf("%s %s: expected %d argument(s)", what, key, max(n, 1))
+			}
+			if err := o.set(toks[1 : 1+n]); err != nil {
+				return d.Errf("%s %s: %v", what, key, err)
+			}
+			toks = toks[1+n:]
+		}
+	}
+	return nil
+}
+
+func optionNames(opts map[string]opt) string {
+	names := make([]string, 0, len(opts))
+	for k := range opts {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	return strings.Join(names, ", ")
+}
+
+func flag(p *bool) opt { return opt{arity: 0, set: func([]string) error { *p = true; return nil }} }
+
+func str(p *string) opt { return opt{arity: 1, set: func(a []string) error { *p = a[0]; return nil }} }
+
+func strs(p *[]string) opt {
+	return opt{arity: -1, repeat: true, set: func(a []string) error { *p = append(*p, a...); return nil }}
+}
+
+func num(p *int) opt {
+	return opt{arity: 1, set: func(a []string) error {
+		n, err := strconv.Atoi(a[0])
+		if err != nil || n < 0 {
+			return fmt.Errorf("%q is not a non-negative integer", a[0])
+		}
+		*p = n
+		return nil
+	}}
+}
+
+func dur(p *caddy.Duration) opt {
+	return opt{arity: 1, set: func(a []string) error {
+		v, err := caddy.ParseDuration(a[0])
+		if err != nil {
+			return err
+		}
+		*p = caddy.Duration(v)
+		return nil
+	}}
+}
+
+func block(d *caddyfile.Dispenser, name string, opts map[string]opt) opt {
+	return opt{arity: 0, set: func([]string) error { return parseFlat(d, name, opts) }}
+}
+
+// parseGlobal parses the global option:
+//
+//	gatehouse {
+//	    storage bbolt <path>
+//	    secret <value>
+//	    previous_secrets <value...>
+//	    base_url <url>
+//	    base_path /api/auth
+//	    trusted_origins <origin...>
+//	    app_name <name>
+//	    cookie_domain <domain>
+//	    cookie_prefix <prefix>
+//	    session {
+//	        expires_in 7d  update_age 1d  fresh_age 1d  max_age 30d  cookie_cache 5m  cache_ttl 10s
+//	    }
+//	    email_and_password {
+//	        min_password_length 8  max_password_length 128  require_email_verification
+//	        disable_sign_up  disable_auto_sign_in  disabled  allowed_domains <d...>
+//	        revoke_sessions_on_password_reset  reset_password_token_expires_in 1h
+//	        allow_common_passwords
+//	    }
+//	    email_verification {
+//	        send_on_sign_up  auto_sign_in_after_verification  expires_in 1h
+//	    }
+//	    user {
+//	        change_email  update_email_without_verification  send_change_email_confirmation
+//	        delete_user  send_delete_account_verification  delete_token_expires_in 1d
+//	    }
+//	    rate_limit off
+//	    rate_limit {
+//	        window 10s  max 100  account_failures 10  account_window 15m
+//	        rule <path> <window> <max>
+//	    }
+//	    disabled_paths <path...>
+//	    allow_unlinking_all
+//	    <plugin_name> [{ plugin options }]
+//	}
+//
+// Inside the sub-blocks several options may share a line (Caddy's parser wants a newline
+// after every "{", so a block never fits on one line). List options (previous_secrets,
+// trusted_origins, disabled_paths, allowed_domains) take the rest of their line and may be
+// repeated; rate-limit rules may be repeated; any other option given twice is an error.
+func parseGlobal(d *caddyfile.Dispenser, existing any) (any, error) {
+	app := new(App)
+	if existing != nil {
+		return nil, d.Err("gatehouse: the global option may appear only once")
+	}
+	d.Next() // "gatehouse"
+	if d.NextArg() {
+		return nil, d.ArgErr()
+	}
+	var sess SessionConfig
+	var ep EmailAndPasswordConfig
+	var ev EmailVerificationConfig
+	var user UserConfig
+	var rl RateLimitConfig
+	used := map[string]bool{}
+	opts := map[string]opt{
+		"secret":              str(&app.Secret),
+		"previous_secrets":    strs(&app.PreviousSecrets),
+		"base_url":            str(&app.BaseURL),
+		"base_path":           str(&app.BasePath),
+		"trusted_origins":     strs(&app.TrustedOrigins),
+		"app_name":            str(&app.AppName),
+		"cookie_domain":       str(&app.CookieDomain),
+		"cookie_prefix":       str(&app.CookiePrefix),
+		"disabled_paths":      strs(&app.DisabledPaths),
+		"allow_unlinking_all": flag(&app.AllowUnlinkingAll),
+		"storage": {arity: -1, set: func(a []string) error {
+			switch {
+			case a[0] == "bbolt" && len(a) <= 2:
+				b := BoltStorage{}
+				if len(a) == 2 {
+					b.Path = a[1]
+				}
+				app.StorageRaw = caddyconfig.JSONModuleObject(b, "backend", "bbolt", nil)
+				return nil
+			case len(a) >= 1 && a[0] != "bbolt":
+				if _, err := caddy.GetModule("gatehouse.storage." + a[0]); err != nil {
+					return fmt.Errorf("unknown backend %q (valid: %s)", a[0], moduleNames("gatehouse.storage"))
+				}
+				return fmt.Errorf("backend %q has no Caddyfile syntax here yet; use JSON", a[0])
+			}
+			return fmt.Errorf("usage: storage bbolt [<path>]")
+		}},
+		"session": block(d, "session", map[string]opt{
+			"expires_in": dur(&sess.ExpiresIn), "update_age": dur(&sess.UpdateAge), "fresh_age": dur(&sess.FreshAge),
+			"max_age": dur(&sess.MaxAge), "cookie_cache": dur(&sess.CookieCache), "cache_ttl": dur(&sess.CacheTTL),
+		}),
+		"email_and_password": block(d, "email_and_password", map[string]opt{
+			"disabled": flag(&ep.Disabled), "disable_sign_up": flag(&ep.DisableSignUp),
+			"require_email_verification": flag(&ep.RequireEmailVerification), "disable_auto_sign_in": flag(&ep.DisableAutoSignIn),
+			"min_password_length": num(&ep.MinPasswordLength), "max_password_length": num(&ep.MaxPasswordLength),
+			"revoke_sessions_on_password_reset": flag(&ep.RevokeSessionsOnPasswordReset),
+			"reset_password_token_expires_in":   dur(&ep.ResetPasswordTokenExpiresIn),
+			"allowed_domains":                   strs(&ep.AllowedDomains), "allow_common_passwords": flag(&ep.AllowCommonPasswords),
+		}),
+		"email_verification": block(d, "email_verification", map[string]opt{
+			"send_on_sign_up": flag(&ev.SendOnSignUp), "auto_sign_in_after_verification": flag(&ev.AutoSignInAfterVerification),
+			"expires_in": dur(&ev.ExpiresIn),
+		}),
+		"user": block(d, "user", map[string]opt{
+			"change_email": flag(&user.ChangeEmail), "update_email_without_verification": flag(&user.UpdateEmailWithoutVerification),
+			"send_change_email_confirmation": flag(&user.SendChangeEmailConfirmation), "delete_user": flag(&user.DeleteUser),
+			"send_delete_account_verification": flag(&user.SendDeleteAccountVerification),
+			"delete_token_expires_in":          dur(&user.DeleteTokenExpiresIn),
+		}),
+		"rate_limit": {arity: -1}, // handled below: "off" or a block
+	}
+	for d.NextBlock(0) {
+		key := d.Val()
+		if used[key] && !opts[key].repeat { // plugins too: enabling one twice is a mistake
+			return nil, d.Errf("gatehouse: %s given twice", key)
+		}
+		used[key] = true
+		if key == "rate_limit" {
+			if err := parseRateLimit(d, &rl); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		o, ok := opts[key]
+		if !ok {
+			if err := parsePlugin(d, app, key, opts); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		args := d.RemainingArgs()
+		if o.arity >= 0 && len(args) != o.arity || o.arity < 0 && len(args) == 0 {
+			return nil, d.Errf("gatehouse %s: wrong number of arguments", key)
+		}
+		if err := o.set(args); err != nil {
+			return nil, d.Errf("gatehouse %s: %v", key, err)
+		}
+	}
+	if used["session"] {
+		app.Session = &sess
+	}
+	if used["email_and_password"] {
+		app.EmailAndPassword = &ep
+	}
+	if used["email_verification"] {
+		app.EmailVerification = &ev
+	}
+	if used["user"] {
+		app.User = &user
+	}
+	if used["rate_limit"] {
+		app.RateLimit = &rl
+	}
+	return httpcaddyfile.App{Name: "gatehouse", Value: caddyconfig.JSON(app, nil)}, nil
+}
+
+func parseRateLimit(d *caddyfile.Dispenser, rl *RateLimitConfig) error {
+	args := d.RemainingArgs()
+	if len(args) == 1 && args[0] == "off" {
+		rl.Off = true
+		return nil
+	}
+	if len(args) > 0 {
+		return d.Errf("rate_limit: expected `off` or a block")
+	}
+	return parseFlat(d, "rate_limit", map[string]opt{
+		"window": dur(&rl.Window), "max": num(&rl.Max),
+		"account_failures": num(&rl.AccountFailures), "account_window": dur(&rl.AccountWindow),
+		"rule": {arity: 3, repeat: true, set: func(a []string) error {
+			w, err := caddy.ParseDuration(a[1])
+			if err != nil {
+				return err
+			}
+			m, err := strconv.Atoi(a[2])
+			if err != nil || m <= 0 || w <= 0 || !strings.HasPrefix(a[0], "/") {
+				return fmt.Errorf("usage: rule <path> <window> <max> (positive window and max)")
+			}
+			rl.Rules = append(rl.Rules, RateRule{Path: a[0], Window: caddy.Duration(w), Max: m})
+			return nil
+		}},
+	})
+}
+
+// parsePlugin enables the plugin named key (module gatehouse.plugins.<key>), letting it read
+// its own options block.
+func parsePlugin(d *caddyfile.Dispenser, app *App, key string, opts map[string]opt) error {
+	info, err := caddy.GetModule("gatehouse.plugins." + key)
+	if err != nil {
+		return d.Errf("gatehouse: unknown option or plugin %q (options: %s; plugins: %s)",
+			key, optionNames(opts), moduleNames("gatehouse.plugins"))
+	}
+	mod := info.New()
+	if um, ok := mod.(caddyfile.Unmarshaler); ok {
+		if err := um.UnmarshalCaddyfile(d.NewFromNextSegment()); err != nil {
+			return fmt.Errorf("gatehouse %s: %w", key, err)
+		}
+	} else if d.NextArg() || d.NextBlock(d.Nesting()) {
+		return d.Errf("gatehouse %s: the plugin takes no options", key)
+	}
+	if app.PluginsRaw == nil {
+		app.PluginsRaw = caddy.ModuleMap{}
+	}
+	if _, dup := app.PluginsRaw[key]; dup {
+		return d.Errf("gatehouse: plugin %s enabled twice", key)
+	}
+	app.PluginsRaw[key] = caddyconfig.JSON(mod, nil)
+	return nil
+}
+
+func moduleNames(ns string) string {
+	var names []string
+	for _, m := range caddy.GetModules(ns) {
+		names = append(names, m.ID.Name())
+	}
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
+}
+
+// parseHandler parses the site directive:
+//
+//	gatehouse {
+//	    public <path...>
+//	    require authenticated <path...>
+//	    require role <role> <path...|@matcher>
+//	    allow anonymous <path...>
+//	    header <field> <Header-Name>
+//	    login_url <url>
+//	    header_prefix X-Auth-
+//	    pass_credentials
+//	    allow_encoded_slashes
+//	    use_handle_errors
+//	    refuse_preflight
+//	    verify { <rules as above> }
+//	}
+func parseHandler(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	hd := new(Handler)
+	h.Next() // directive name
+	if h.NextArg() {
+		return nil, h.ArgErr()
+	}
+	seen := map[string]bool{}
+	for h.NextBlock(0) {
+		key := h.Val()
+		switch key {
+		case "public", "require", "allow", "header": // repeatable
+		default:
+			if seen[key] {
+				return nil, h.Errf("gatehouse: %s given twice", key)
+			}
+			seen[key] = true
+		}
+		switch key {
+		case "public", "require", "allow":
+			r, err := parseRule(h, key)
+			if err != nil {
+				return nil, err
+			}
+			hd.Rules = append(hd.Rules, r)
+		case "header":
+			args := h.RemainingArgs()
+			if len(args) != 2 {
+				return nil, h.Err("usage: header <field> <Header-Name>")
+			}
+			field, name := args[0], args[1]
+			if !knownField(field) {
+				return nil, h.Errf("header %s: unknown identity field (valid: %s)", field, fieldNames())
+			}
+			if !validHeaderName(name) {
+				return nil, h.Errf("header %s: %q is not a valid header name", field, name)
+			}
+			if _, dup := hd.Headers[field]; dup {
+				return nil, h.Errf("header %s given twice", field)
+			}
+			if hd.Headers == nil {
+				hd.Headers = map[string]string{}
+			}
+			hd.Headers[field] = name
+		case "login_url", "header_prefix":
+			args := h.RemainingArgs()
+			if len(args) != 1 {
+				return nil, h.ArgErr()
+			}
+			if key == "login_url" {
+				hd.LoginURL = args[0]
+			} else {
+				hd.HeaderPrefix = args[0]
+			}
+		case "pass_credentials", "allow_encoded_slashes", "use_handle_errors", "refuse_preflight":
+			if h.NextArg() {
+				return nil, h.ArgErr()
+			}
+			switch key {
+			case "pass_credentials":
+				hd.PassCredentials = true
+			case "allow_encoded_slashes":
+				hd.AllowEncodedSlashes = true
+			case "use_handle_errors":
+				hd.UseHandleErrors = true
+			case "refuse_preflight":
+				hd.RefusePreflight = true
+			}
+		case "verify":
+			if h.NextArg() {
+				return nil, h.ArgErr()
+			}
+			hd.Verify = &VerifyConfig{}
+			for nesting := h.Nesting(); h.NextBlock(nesting); {
+				kind := h.Val()
+				if kind != "public" && kind != "require" && kind != "allow" {
+					return nil, h.Errf("verify: unknown rule %q (valid: public, require, allow)", kind)
+				}
+				r, err := parseRule(h, kind)
+				if err != nil {
+					return nil, err
+				}
+				hd.Verify.Rules = append(hd.Verify.Rules, r)
+			}
+		default:
+			return nil, h.Errf("gatehouse: unknown subdirective %q (valid: public, require, allow, header, login_url, header_prefix, pass_credentials, allow_encoded_slashes, use_handle_errors, refuse_preflight, verify)", key)
+		}
+	}
+	return hd, nil
+}
+
+// parseRule reads one rule line: public <path...> | require authenticated <path...> |
+// require role <role> <path...|@matcher> | allow anonymous <path...>.
+func parseRule(h httpcaddyfile.Helper, key string) (Rule, error) {
+	var r Rule
+	switch key {
+	case "public":
+		r.Kind = KindPublic
+	case "allow":
+		if !h.NextArg() || h.Val() != "anonymous" {
+			return r, h.Err("usage: allow anonymous <path...>")
+		}
+		r.Kind = KindAnonymous
+	case "require":
+		if !h.NextArg() {
+			return r, h.Err("usage: require authenticated|role <role> <path...|@matcher>")
+		}
+		switch h.Val() {
+		case "authenticated":
+			r.Kind = KindAuthenticated
+		case "role":
+			if !h.NextArg() {
+				return r, h.Err("usage: require role <role> <path...|@matcher>")
+			}
+			r.Kind, r.Role = KindRole, h.Val()
+		default:
+			return r, h.Errf("require %q: expected authenticated or role", h.Val())
+		}
+	}
+	for h.NextArg() {
+		if strings.HasPrefix(h.Val(), "@") {
+			// MatcherToken reads the next argument itself: step back so that it reads
+			// this one, not the token after it.
+			h.Prev()
+			mm, ok, err := h.MatcherToken()
+			if err != nil {
+				return r, err
+			}
+			if !ok {
+				return r, h.Errf("unknown matcher %s", h.Val())
+			}
+			r.MatchRaw = append(r.MatchRaw, mm)
+			continue
+		}
+		if err := checkRulePath(h.Val()); err != nil {
+			return r, h.Errf("%s: %v", key, err)
+		}
+		r.Paths = append(r.Paths, h.Val())
+	}
+	if len(r.Paths) == 0 && len(r.MatchRaw) == 0 {
+		return r, h.Errf("%s: needs at least one path or @matcher", key)
+	}
+	if len(r.Paths) > 0 && len(r.MatchRaw) > 0 {
+		return r, h.Errf("%s: give paths or a matcher, not both", key)
+	}
+	return r, nil
+}

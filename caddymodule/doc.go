@@ -1,0 +1,22 @@
+// Package caddymodule plugs Gatehouse into Caddy.
+//
+// Module IDs:
+//
+//	gatehouse                   the app: one auth engine per Caddy config, configured by the
+//	                            global `gatehouse { ... }` option
+//	http.handlers.gatehouse     the site directive: serves the auth API under the base path and
+//	                            guards every other request (ordered right after basic_auth)
+//	gatehouse.storage.bbolt     the embedded store (the default)
+//	gatehouse.plugins.<name>    plugins (see plugins/)
+//	admin.api.gatehouse         user and session management for the CLI
+//
+// Config flows one way: Caddyfile → JSON → App.Provision → authcore.Engine. The bbolt handle,
+// the rate-limit counters and the session cache live in caddy.UsagePools keyed by the store,
+// so a config reload reuses them instead of reopening or forgetting them (D15); the old
+// config's engine keeps serving until Caddy stops it.
+//
+// The gateway path (handler.go) is the hot path: per request it strips forgeable identity
+// headers, resolves a credential (in-process session cache first), matches the route rules,
+// and either answers 302/401/403/429 itself or sets identity headers and placeholders and
+// calls the next handler.
+package caddymodule

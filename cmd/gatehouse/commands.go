@@ -1,0 +1,649 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"reflect"
+	"runtime/debug"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/caddyserver/caddy/v2"
+	caddycmd "github.com/caddyserver/caddy/v2/cmd"
+
+	"github.com/gatehouse-auth/gatehouse/caddymodule"
+)
+
+// goModule is Gatehouse's Go module path.
+const goModule = "github.com/gatehouse-auth/gatehouse"
+
+// modulesCommand is the name `gatehouse version` is routed to (see main.go).
+const modulesCommand = "modules"
+
+func init() {
+	caddycmd.RegisterCommand(caddycmd.Command{
+		Name:  "user",
+		Usage: "<create|list|show|set-role|set-password|delete> [args] [--address <addr> | --config <path> [--adapter <name>]] [--json]",
+		Short: "Manages the users of a running Gatehouse server",
+		Long: `
+Creates, lists, changes and deletes users through the admin API of a running
+gatehouse server (the admin.api.gatehouse module). The CLI never opens the
+database itself: the server holds it.
+
+  gatehouse user create --email <email> --name <name> (--password <pw> | --password-stdin) [--role <role>] [--verified]
+  gatehouse user list [--search <text>] [--limit <n>] [--offset <n>]
+  gatehouse user show <user>
+  gatehouse user set-role <user> <role>
+  gatehouse user set-password <user> (--password <pw> | --password-stdin)
+  gatehouse user delete <user>
+
+<user> is a user id or an email address. New passwords follow the server's
+password policy (length, common passwords). set-password signs the user out
+everywhere. delete also deletes the user's sessions and accounts.
+
+The admin endpoint is found the way 'caddy stop' finds it: --address, else
+the admin address of --config (adapted with --adapter), else $CADDY_ADMIN,
+else localhost:2019. A unix socket is written unix/<path>.
+
+Prefer --password-stdin to --password: command lines are visible to other
+users of the machine and end up in shell history.
+`,
+		CobraFunc: userCommand,
+	})
+	caddycmd.RegisterCommand(caddycmd.Command{
+		Name:  "session",
+		Usage: "<list|revoke> [args] [--address <addr> | --config <path> [--adapter <name>]] [--json]",
+		Short: "Lists and revokes sessions on a running Gatehouse server",
+		Long: `
+Lists and revokes sessions through the admin API of a running gatehouse server.
+
+  gatehouse session list <user>
+  gatehouse session revoke <handle>
+  gatehouse session revoke --user <user>
+
+Session tokens are stored only as hashes and never shown: listings give an
+opaque handle per session, which 'session revoke' accepts (as does the auth
+API's /revoke-session). --user revokes every session of a user.
+
+The admin endpoint is found as for 'gatehouse user'.
+`,
+		CobraFunc: sessionCommand,
+	})
+	caddycmd.RegisterCommand(caddycmd.Command{
+		Name:  "secret",
+		Usage: "generate",
+		Short: "Generates a Gatehouse secret",
+		Long: `
+  gatehouse secret generate
+
+Prints a new random secret (48 random bytes, base64url) for the 'secret' and
+'previous_secrets' options of the gatehouse block. Works offline.
+`,
+		CobraFunc: secretCommand,
+	})
+	caddycmd.RegisterCommand(caddycmd.Command{
+		Name:  modulesCommand,
+		Usage: "[--json]",
+		Short: "Prints the version and the Gatehouse modules built in",
+		Long: `
+Prints Caddy's version (as 'version' does), Gatehouse's, and every Gatehouse
+module compiled into this binary: the gatehouse app, gatehouse.* modules
+(storage, plugins), http.handlers.gatehouse and admin.api.gatehouse.
+
+'gatehouse version' runs this command too.
+`,
+		CobraFunc: func(cmd *cobra.Command) {
+			cmd.Flags().Bool("json", false, "Print JSON")
+			cmd.Args = cobra.NoArgs
+			cmd.RunE = runModules
+		},
+	})
+}
+
+// parent makes cmd a group of subcommands: run bare or with an unknown subcommand, it says
+// so and fails rather than printing help and exiting 0.
+func parent(cmd *cobra.Command, subs ...*cobra.Command) {
+	cmd.AddCommand(subs...)
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		names := make([]string, 0, len(subs))
+		for _, s := range subs {
+			names = append(names, s.Name())
+		}
+		if len(args) == 0 {
+			return fmt.Errorf("a subcommand is required (%s); see '%s --help'", strings.Join(names, ", "), cmd.CommandPath())
+		}
+		return fmt.Errorf("unknown subcommand %q (valid: %s); see '%s --help'", args[0], strings.Join(names, ", "), cmd.CommandPath())
+	}
+}
+
+// adminRun wraps a subcommand that calls the admin API.
+func adminRun(f func(ctx context.Context, c *adminClient, out *output, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		c, err := newAdminClient(cmd)
+		if err != nil {
+			return err
+		}
+		asJSON, _ := cmd.Flags().GetBool("json")
+		ctx, cancel := context.WithTimeout(cmd.Context(), adminTimeout)
+		defer cancel()
+		return f(ctx, c, &output{w: cmd.OutOrStdout(), json: asJSON}, args)
+	}
+}
+
+// output prints either the server's JSON (--json) or a human-readable form.
+type output struct {
+	w    io.Writer
+	json bool
+}
+
+// printJSON prints the server's JSON, indented.
+func (o *output) printJSON(raw json.RawMessage) error {
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, raw, "", "  "); err != nil {
+		return err
+	}
+	buf.WriteByte('\n')
+	_, err := o.w.Write(buf.Bytes())
+	return err
+}
+
+// linef prints one line.
+func (o *output) linef(format string, args ...any) {
+	fmt.Fprintf(o.w, format+"\n", args...)
+}
+
+// table writes aligned columns.
+func (o *output) table(header []string, rows [][]string) error {
+	tw := tabwriter.NewWriter(o.w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, strings.Join(header, "\t"))
+	for _, r := range rows {
+		fmt.Fprintln(tw, strings.Join(r, "\t"))
+	}
+	return tw.Flush()
+}
+
+// --- users ---
+
+// apiUser is the public user JSON the admin API returns.
+type apiUser struct {
+	ID            string `json:"id"`
+	Email         string `json:"email"`
+	Name          string `json:"name"`
+	Role          string `json:"role"`
+	EmailVerified bool   `json:"emailVerified"`
+	CreatedAt     string `json:"createdAt"`
+}
+
+// userHeader is the column header of user tables.
+var userHeader = []string{"ID", "EMAIL", "NAME", "ROLE", "VERIFIED", "CREATED"}
+
+// row is u as a table row under userHeader.
+func (u apiUser) row() []string {
+	return []string{u.ID, u.Email, cell(u.Name), cell(u.Role), strconv.FormatBool(u.EmailVerified), shortTime(u.CreatedAt)}
+}
+
+// cell keeps a table cell on one line and visibly non-empty.
+func cell(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// shortTime renders an API timestamp (RFC 3339, UTC) for a table.
+func shortTime(s string) string {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return cell(s)
+	}
+	return t.UTC().Format("2006-01-02 15:04:05Z")
+}
+
+// userPath is the admin API path of a user given by id or email.
+func userPath(ref string) string {
+	return strings.TrimSuffix(caddymodule.AdminPrefix, "/") + "/users/" + url.PathEscape(ref)
+}
+
+// userCommand builds `gatehouse user` and its subcommands.
+func userCommand(cmd *cobra.Command) {
+	adminFlags(cmd)
+
+	create := &cobra.Command{
+		Use:   "create --email <email> --name <name> (--password <pw> | --password-stdin) [--role <role>] [--verified]",
+		Short: "Creates a user with a password",
+		Args:  cobra.NoArgs,
+	}
+	create.Flags().String("email", "", "Email address (required)")
+	create.Flags().String("name", "", "Display name (required)")
+	create.Flags().String("password", "", "Password (visible to other local users; prefer --password-stdin)")
+	create.Flags().Bool("password-stdin", false, "Read the password from standard input (one line)")
+	create.Flags().String("role", "", "Role, or several separated by commas (default: the server's default, user)")
+	create.Flags().Bool("verified", false, "Mark the email address as verified")
+	create.RunE = func(cmd *cobra.Command, args []string) error {
+		fl := cmd.Flags()
+		email, _ := fl.GetString("email")
+		name, _ := fl.GetString("name")
+		role, _ := fl.GetString("role")
+		verified, _ := fl.GetBool("verified")
+		if email == "" || name == "" {
+			return errors.New("--email and --name are required")
+		}
+		pw, err := readPassword(cmd)
+		if err != nil {
+			return err
+		}
+		body := map[string]any{"email": email, "name": name, "password": pw}
+		if role != "" {
+			body["role"] = role
+		}
+		if verified {
+			body["emailVerified"] = true
+		}
+		return adminRun(func(ctx context.Context, c *adminClient, out *output, _ []string) error {
+			var raw json.RawMessage
+			if err := c.do(ctx, http.MethodPost, strings.TrimSuffix(caddymodule.AdminPrefix, "/")+"/users", nil, body, &raw); err != nil {
+				return err
+			}
+			if out.json {
+				return out.printJSON(raw)
+			}
+			var u apiUser
+			if err := json.Unmarshal(raw, &u); err != nil {
+				return err
+			}
+			out.linef("Created user %s (id %s, role %s).", u.Email, u.ID, cell(u.Role))
+			return nil
+		})(cmd, args)
+	}
+
+	list := &cobra.Command{
+		Use:   "list [--search <text>] [--limit <n>] [--offset <n>]",
+		Short: "Lists users (oldest first)",
+		Args:  cobra.NoArgs,
+	}
+	list.Flags().String("search", "", "Only users whose email or name contains this text")
+	list.Flags().Int("limit", 100, "At most this many users (up to 1000)")
+	list.Flags().Int("offset", 0, "Skip this many users")
+	list.RunE = func(cmd *cobra.Command, args []string) error {
+		q := url.Values{}
+		if s, _ := cmd.Flags().GetString("search"); s != "" {
+			q.Set("search", s)
+		}
+		limit, _ := cmd.Flags().GetInt("limit")
+		offset, _ := cmd.Flags().GetInt("offset")
+		q.Set("limit", strconv.Itoa(limit))
+		q.Set("offset", strconv.Itoa(offset))
+		return adminRun(func(ctx context.Context, c *adminClient, out *output, _ []string) error {
+			var raw json.RawMessage
+			if err := c.do(ctx, http.MethodGet, strings.TrimSuffix(caddymodule.AdminPrefix, "/")+"/users", q, nil, &raw); err != nil {
+				return err
+			}
+			if out.json {
+				return out.printJSON(raw)
+			}
+			var res struct {
+				Users  []apiUser `json:"users"`
+				Total  int       `json:"total"`
+				Offset int       `json:"offset"`
+			}
+			if err := json.Unmarshal(raw, &res); err != nil {
+				return err
+			}
+			if len(res.Users) == 0 {
+				out.linef("No users (%d in total).", res.Total)
+				return nil
+			}
+			rows := make([][]string, 0, len(res.Users))
+			for _, u := range res.Users {
+				rows = append(rows, u.row())
+			}
+			if err := out.table(userHeader, rows); err != nil {
+				return err
+			}
+			if len(res.Users) < res.Total {
+				out.linef("(%d-%d of %d users; use --offset and --limit for more)", res.Offset+1, res.Offset+len(res.Users), res.Total)
+			}
+			return nil
+		})(cmd, args)
+	}
+
+	show := &cobra.Command{
+		Use:   "show <user>",
+		Short: "Shows one user",
+		Args:  cobra.ExactArgs(1),
+		RunE: adminRun(func(ctx context.Context, c *adminClient, out *output, args []string) error {
+			return printUser(ctx, c, out, http.MethodGet, userPath(args[0]), nil)
+		}),
+	}
+
+	setRole := &cobra.Command{
+		Use:   "set-role <user> <role>",
+		Short: "Sets a user's role (several roles: comma-separated)",
+		Args:  cobra.ExactArgs(2),
+		RunE: adminRun(func(ctx context.Context, c *adminClient, out *output, args []string) error {
+			return printUser(ctx, c, out, http.MethodPost, userPath(args[0])+"/role", map[string]string{"role": args[1]})
+		}),
+	}
+
+	setPassword := &cobra.Command{
+		Use:   "set-password <user> (--password <pw> | --password-stdin)",
+		Short: "Sets a user's password and signs them out everywhere",
+		Args:  cobra.ExactArgs(1),
+	}
+	setPassword.Flags().String("password", "", "New password (visible to other local users; prefer --password-stdin)")
+	setPassword.Flags().Bool("password-stdin", false, "Read the new password from standard input (one line)")
+	setPassword.RunE = func(cmd *cobra.Command, args []string) error {
+		pw, err := readPassword(cmd)
+		if err != nil {
+			return err
+		}
+		return adminRun(func(ctx context.Context, c *adminClient, out *output, args []string) error {
+			var raw json.RawMessage
+			if err := c.do(ctx, http.MethodPost, userPath(args[0])+"/password", nil, map[string]string{"password": pw}, &raw); err != nil {
+				return err
+			}
+			if out.json {
+				return out.printJSON(raw)
+			}
+			var res struct {
+				User    apiUser `json:"user"`
+				Revoked int     `json:"revokedSessions"`
+			}
+			if err := json.Unmarshal(raw, &res); err != nil {
+				return err
+			}
+			out.linef("Password of %s changed; %d session(s) revoked.", res.User.Email, res.Revoked)
+			return nil
+		})(cmd, args)
+	}
+
+	del := &cobra.Command{
+		Use:   "delete <user>",
+		Short: "Deletes a user with their sessions and accounts",
+		Args:  cobra.ExactArgs(1),
+		RunE: adminRun(func(ctx context.Context, c *adminClient, out *output, args []string) error {
+			var raw json.RawMessage
+			if err := c.do(ctx, http.MethodDelete, userPath(args[0]), nil, nil, &raw); err != nil {
+				return err
+			}
+			if out.json {
+				return out.printJSON(raw)
+			}
+			var res struct {
+				User apiUser `json:"user"`
+			}
+			if err := json.Unmarshal(raw, &res); err != nil {
+				return err
+			}
+			out.linef("Deleted user %s (id %s).", res.User.Email, res.User.ID)
+			return nil
+		}),
+	}
+
+	parent(cmd, create, list, show, setRole, setPassword, del)
+}
+
+// printUser calls an endpoint that answers with one user and prints it.
+func printUser(ctx context.Context, c *adminClient, out *output, method, path string, body any) error {
+	var raw json.RawMessage
+	if err := c.do(ctx, method, path, nil, body, &raw); err != nil {
+		return err
+	}
+	if out.json {
+		return out.printJSON(raw)
+	}
+	var u apiUser
+	if err := json.Unmarshal(raw, &u); err != nil {
+		return err
+	}
+	return out.table(userHeader, [][]string{u.row()})
+}
+
+// maxPasswordInput bounds what --password-stdin reads.
+const maxPasswordInput = 64 << 10
+
+// readPassword takes the password from --password or, with --password-stdin, from the first
+// line of standard input (its line ending removed; other whitespace is part of the password).
+func readPassword(cmd *cobra.Command) (string, error) {
+	fl := cmd.Flags()
+	pw, _ := fl.GetString("password")
+	fromStdin, _ := fl.GetBool("password-stdin")
+	switch {
+	case pw != "" && fromStdin:
+		return "", errors.New("give --password or --password-stdin, not both")
+	case pw != "":
+		return pw, nil
+	case !fromStdin:
+		return "", errors.New("a password is required: --password-stdin (recommended) or --password")
+	}
+	b, err := io.ReadAll(io.LimitReader(cmd.InOrStdin(), maxPasswordInput+1))
+	if err != nil {
+		return "", fmt.Errorf("reading the password from standard input: %w", err)
+	}
+	if len(b) > maxPasswordInput {
+		return "", errors.New("the password on standard input is too long")
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	line = strings.TrimSuffix(line, "\r")
+	if line == "" {
+		return "", errors.New("no password on standard input")
+	}
+	return line, nil
+}
+
+// --- sessions ---
+
+// apiSession is the session JSON of the admin API's listings.
+type apiSession struct {
+	ID        string `json:"id"`
+	Token     string `json:"token"` // the opaque handle (D3), never the token
+	CreatedAt string `json:"createdAt"`
+	ExpiresAt string `json:"expiresAt"`
+	IPAddress string `json:"ipAddress"`
+	UserAgent string `json:"userAgent"`
+}
+
+// sessionCommand builds `gatehouse session` and its subcommands.
+func sessionCommand(cmd *cobra.Command) {
+	adminFlags(cmd)
+	sessions := strings.TrimSuffix(caddymodule.AdminPrefix, "/") + "/sessions"
+
+	list := &cobra.Command{
+		Use:   "list <user>",
+		Short: "Lists a user's live sessions with their handles",
+		Args:  cobra.ExactArgs(1),
+		RunE: adminRun(func(ctx context.Context, c *adminClient, out *output, args []string) error {
+			var raw json.RawMessage
+			if err := c.do(ctx, http.MethodGet, sessions, url.Values{"user": {args[0]}}, nil, &raw); err != nil {
+				return err
+			}
+			if out.json {
+				return out.printJSON(raw)
+			}
+			var res struct {
+				User     apiUser      `json:"user"`
+				Sessions []apiSession `json:"sessions"`
+			}
+			if err := json.Unmarshal(raw, &res); err != nil {
+				return err
+			}
+			if len(res.Sessions) == 0 {
+				out.linef("No live sessions for %s.", res.User.Email)
+				return nil
+			}
+			rows := make([][]string, 0, len(res.Sessions))
+			for _, s := range res.Sessions {
+				ua := cell(s.UserAgent)
+				if r := []rune(ua); len(r) > 40 {
+					ua = string(r[:39]) + "…"
+				}
+				rows = append(rows, []string{s.Token, shortTime(s.CreatedAt), shortTime(s.ExpiresAt), cell(s.IPAddress), ua})
+			}
+			return out.table([]string{"HANDLE", "CREATED", "EXPIRES", "IP", "USER AGENT"}, rows)
+		}),
+	}
+
+	revoke := &cobra.Command{
+		Use:   "revoke (<handle> | --user <user>)",
+		Short: "Revokes one session by handle, or every session of a user",
+		Args:  cobra.MaximumNArgs(1),
+	}
+	revoke.Flags().String("user", "", "Revoke every session of this user (id or email)")
+	revoke.RunE = func(cmd *cobra.Command, args []string) error {
+		user, _ := cmd.Flags().GetString("user")
+		if (user == "") == (len(args) == 0) {
+			return errors.New("give a session handle or --user <user> (one of them)")
+		}
+		return adminRun(func(ctx context.Context, c *adminClient, out *output, args []string) error {
+			var raw json.RawMessage
+			var err error
+			if user != "" {
+				err = c.do(ctx, http.MethodDelete, sessions, url.Values{"user": {user}}, nil, &raw)
+			} else {
+				err = c.do(ctx, http.MethodDelete, sessions+"/"+url.PathEscape(args[0]), nil, nil, &raw)
+			}
+			if err != nil {
+				return err
+			}
+			if out.json {
+				return out.printJSON(raw)
+			}
+			var res struct {
+				Revoked int `json:"revoked"`
+			}
+			if err := json.Unmarshal(raw, &res); err != nil {
+				return err
+			}
+			out.linef("Revoked %d session(s).", res.Revoked)
+			return nil
+		})(cmd, args)
+	}
+
+	parent(cmd, list, revoke)
+}
+
+// --- secret ---
+
+// secretCommand builds `gatehouse secret generate`.
+func secretCommand(cmd *cobra.Command) {
+	generate := &cobra.Command{
+		Use:   "generate",
+		Short: "Prints a new random secret",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, err := caddymodule.GenerateSecret()
+			if err != nil {
+				return fmt.Errorf("generating a secret: %w", err)
+			}
+			_, err = fmt.Fprintln(cmd.OutOrStdout(), s)
+			return err
+		},
+	}
+	parent(cmd, generate)
+}
+
+// --- version / modules ---
+
+// gatehouseModule is one Caddy module that belongs to Gatehouse.
+type gatehouseModule struct {
+	ID      string `json:"id"`
+	Package string `json:"package"`
+}
+
+// isGatehouseModule: the app, its namespaces (storage, plugins — third-party plugins
+// included), modules named gatehouse in Caddy's namespaces (http.handlers.gatehouse,
+// admin.api.gatehouse, ...), and anything else our Go module registers.
+func isGatehouseModule(id, pkg string) bool {
+	return id == "gatehouse" || strings.HasPrefix(id, "gatehouse.") || strings.HasSuffix(id, ".gatehouse") ||
+		pkg == goModule || strings.HasPrefix(pkg, goModule+"/")
+}
+
+// gatehouseModules lists the Gatehouse modules registered in this binary, sorted by ID.
+func gatehouseModules() []gatehouseModule {
+	var out []gatehouseModule
+	for _, id := range caddy.Modules() {
+		info, err := caddy.GetModule(id)
+		if err != nil {
+			continue
+		}
+		// The package of the module's value, found as caddy list-modules does.
+		v := any(info.New())
+		t := reflect.TypeOf(v)
+		if t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		if isGatehouseModule(id, t.PkgPath()) {
+			out = append(out, gatehouseModule{ID: id, Package: t.PkgPath()})
+		}
+	}
+	slices.SortFunc(out, func(a, b gatehouseModule) int { return strings.Compare(a.ID, b.ID) })
+	return out
+}
+
+// gatehouseVersion is the version of Gatehouse's Go module in this binary: the main module
+// of a gatehouse build, or a dependency of an xcaddy build.
+func gatehouseVersion() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	if bi.Main.Path == goModule {
+		v := bi.Main.Version
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && (v == "" || v == "(devel)") {
+				v = "(devel) " + s.Value
+			}
+		}
+		return v
+	}
+	for _, d := range bi.Deps {
+		if d.Path == goModule {
+			if d.Replace != nil {
+				return d.Version + " => " + d.Replace.Path + " " + d.Replace.Version
+			}
+			return d.Version
+		}
+	}
+	return "unknown"
+}
+
+// runModules prints Caddy's version, Gatehouse's, and the Gatehouse modules.
+func runModules(cmd *cobra.Command, _ []string) error {
+	_, full := caddy.Version()
+	mods := gatehouseModules()
+	if asJSON, _ := cmd.Flags().GetBool("json"); asJSON {
+		b, err := json.MarshalIndent(map[string]any{"caddy": full, "gatehouse": gatehouseVersion(), "modules": mods}, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s\n", b)
+		return err
+	}
+	out := &output{w: cmd.OutOrStdout()}
+	// First line exactly as `caddy version` prints it, for scripts that read it.
+	out.linef("%s", full)
+	out.linef("gatehouse %s", gatehouseVersion())
+	out.linef("")
+	out.linef("Gatehouse modules:")
+	for _, m := range mods {
+		out.linef("  %s", m.ID)
+	}
+	return nil
+}

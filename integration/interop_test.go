@@ -1,0 +1,127 @@
+package integration
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+)
+
+// interopTimeout bounds one `node --test` run of the whole interop suite.
+const interopTimeout = 120 * time.Second
+
+// TestInterop runs the official better-auth JavaScript client (interop/, pinned in its
+// package.json) against a real gateway: `node --test` in interop/ with GATEHOUSE_URL set.
+// The node modules come from `npm ci --prefix interop` (test.sh does it); a missing
+// node_modules fails the test unless GATEHOUSE_SKIP_INTEROP=1.
+func TestInterop(t *testing.T) {
+	if os.Getenv("GATEHOUSE_SKIP_INTEROP") == "1" {
+		t.Skip("GATEHOUSE_SKIP_INTEROP=1")
+	}
+	dir, err := filepath.Abs(filepath.Join("..", "interop"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "better-auth", "package.json")); err != nil {
+		t.Fatalf("interop/node_modules is missing (%v): run `npm ci --prefix interop` first "+
+			"(./test.sh does it), or set GATEHOUSE_SKIP_INTEROP=1 to skip the interop tests", err)
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Fatalf("node not found (%v): the interop tests need Node.js 20+ "+
+			"(or set GATEHOUSE_SKIP_INTEROP=1)", err)
+	}
+
+	ports := freePorts(t, 2)
+	gw, app := ports[0], ports[1]
+	// Rate limiting is off: the suite signs in many times per second from one IP. The
+	// upstream echoes the identity headers and the Cookie header it receives
+	// (interop/test/gateway.test.mjs parses this exact format).
+	cf := fmt.Sprintf(`{
+	admin {ADMIN}
+	gatehouse {
+		base_url http://localhost:%[1]d
+		storage bbolt gatehouse.db
+		rate_limit off
+	}
+}
+http://localhost:%[1]d {
+	gatehouse {
+		public /health
+	}
+	reverse_proxy 127.0.0.1:%[2]d
+}
+http://:%[2]d {
+	bind 127.0.0.1
+	respond /health "ok"
+	respond "upstream id=[{header.X-Auth-User-Id}] email=[{header.X-Auth-User-Email}] cookie=[{header.Cookie}]"
+}
+`, gw, app)
+	base := fmt.Sprintf("http://localhost:%d", gw)
+	StartServer(t, cf, base+"/health")
+
+	ctx, cancel := context.WithTimeout(context.Background(), interopTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, "--test")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GATEHOUSE_URL="+base, "NO_COLOR=1", "FORCE_COLOR=0")
+	// On timeout only what this test started is killed: node and the per-file test
+	// processes it spawned, which share the new process group (see killGroup).
+	killGroup(cmd)
+	cmd.WaitDelay = 5 * time.Second
+	w := &lineLogger{t: t, prefix: "node: "}
+	cmd.Stdout, cmd.Stderr = w, w
+	start := time.Now()
+	err = cmd.Run()
+	w.Flush()
+	switch {
+	case ctx.Err() != nil:
+		t.Fatalf("node --test did not finish within %v (killed)", interopTimeout)
+	case err != nil:
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			t.Fatalf("node --test failed (%v); see the node: lines above", err)
+		}
+		t.Fatalf("running node --test: %v", err)
+	}
+	t.Logf("node --test passed in %v", time.Since(start).Round(time.Millisecond))
+}
+
+// lineLogger streams a process's output into the test log, one t.Log per line.
+type lineLogger struct {
+	t      *testing.T
+	prefix string
+	mu     sync.Mutex
+	buf    []byte
+}
+
+func (l *lineLogger) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.buf = append(l.buf, p...)
+	for {
+		i := bytes.IndexByte(l.buf, '\n')
+		if i < 0 {
+			break
+		}
+		l.t.Log(l.prefix + string(bytes.TrimRight(l.buf[:i], "\r")))
+		l.buf = l.buf[i+1:]
+	}
+	return len(p), nil
+}
+
+// Flush logs a final line that had no newline.
+func (l *lineLogger) Flush() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.buf) > 0 {
+		l.t.Log(l.prefix + string(l.buf))
+		l.buf = nil
+	}
+}

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Gateway benchmark: plain Caddy reverse_proxy vs the gatehouse-protected proxy (valid
+# session cookie), same binary, same config, same load settings, interleaved rounds.
+# See bench/README.md. Only loopback is used; the server this script starts is stopped by
+# its PID on exit.
+#
+# Knobs (environment): ROUNDS (5), CONC (64), DURATION (5s), WARMUP (1s),
+# PLAIN_COOKIE (1: the plain side gets the same Cookie header; 0: protected side only),
+# PROFILE=1 (one extra round per side with a server CPU profile, printed with pprof -top),
+# KEEP=1 (keep the work directory: binary, config, server log, profiles).
+set -euo pipefail
+
+ROUNDS=${ROUNDS:-5}
+CONC=${CONC:-64}
+DURATION=${DURATION:-5s}
+WARMUP=${WARMUP:-1s}
+PLAIN_COOKIE=${PLAIN_COOKIE:-1}
+PROFILE=${PROFILE:-0}
+KEEP=${KEEP:-0}
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+work=$(mktemp -d "${TMPDIR:-/tmp}/gatehouse-bench.XXXXXX")
+pid=""
+
+cleanup() {
+	if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
+		kill -INT "$pid" 2>/dev/null || true
+		for _ in $(seq 50); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	fi
+	if [[ "$KEEP" == 1 ]]; then
+		echo "work directory kept: $work"
+	else
+		rm -rf "$work"
+	fi
+}
+trap cleanup EXIT
+
+echo "building gatehouse and the load generator into $work ..."
+(cd "$repo" && go build -o "$work/gatehouse" ./cmd/gatehouse && go build -o "$work/load" ./bench/load)
+
+mapfile -t ports < <("$work/load" ports 4)
+export GH_PLAIN_PORT=${ports[0]} GH_PROTECTED_PORT=${ports[1]} GH_UPSTREAM_PORT=${ports[2]} GH_ADMIN_PORT=${ports[3]}
+export GH_BENCH_DIR="$work"
+GH_BENCH_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+export GH_BENCH_SECRET
+
+# Keep the server's Caddy state (autosave, data directory) inside the work directory.
+export XDG_DATA_HOME="$work/data" XDG_CONFIG_HOME="$work/config"
+
+"$work/gatehouse" run --config "$repo/bench/Caddyfile" --adapter caddyfile >"$work/server.log" 2>&1 &
+pid=$!
+
+plain="http://127.0.0.1:$GH_PLAIN_PORT/"
+protected="http://127.0.0.1:$GH_PROTECTED_PORT/"
+if ! "$work/load" wait "$plain" 60s || ! "$work/load" wait "$protected" 10s; then
+	echo "server did not come up; its log:" >&2
+	cat "$work/server.log" >&2
+	exit 1
+fi
+
+# One user, one sign-in through the auth API: every protected request carries this cookie.
+cookie=$("$work/load" session -base "http://127.0.0.1:$GH_PROTECTED_PORT")
+
+echo "gatehouse $("$work/gatehouse" version 2>/dev/null | head -1 || true), $(nproc) cores, load average: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')"
+args=(bench -plain "$plain" -protected "$protected" -cookie "$cookie"
+	-rounds "$ROUNDS" -c "$CONC" -d "$DURATION" -warmup "$WARMUP" -pid "$pid")
+if [[ "$PLAIN_COOKIE" == 0 ]]; then
+	args+=(-cookie-plain=false)
+fi
+if [[ "$PROFILE" == 1 ]]; then
+	args+=(-profile-url "http://127.0.0.1:$GH_ADMIN_PORT/debug/pprof/profile" -profile-dir "$work")
+fi
+status=0
+"$work/load" "${args[@]}" || status=$?
+
+if [[ "$PROFILE" == 1 && -f "$work/protected.pprof" ]]; then
+	echo
+	echo "== server CPU, protected round: where the time goes (cumulative) =="
+	go tool pprof -top -cum -nodecount=30 "$work/gatehouse" "$work/protected.pprof" 2>/dev/null | sed -n '4,40p'
+	echo
+	echo "== server CPU inside the gatehouse handler itself (reverse_proxy and the response excluded) =="
+	go tool pprof -top -cum -nodecount=30 -focus 'caddymodule\.\(\*Handler\)\.ServeHTTP' -ignore 'reverseproxy|guardWriter' \
+		"$work/gatehouse" "$work/protected.pprof" 2>/dev/null | sed -n '4,45p'
+	echo "(the handler's cum% above x the profiled protected round's server CPU per request = its own CPU per request)"
+fi
+
+if grep -qi '"level":"error"' "$work/server.log"; then
+	echo
+	echo "server logged errors:" >&2
+	grep -i '"level":"error"' "$work/server.log" | head -20 >&2
+	status=1
+fi
+exit "$status"

@@ -290,6 +290,7 @@ func (e *Engine) checkOrigin(c *Call) error {
 		SecFetchMode: r.Header.Get("Sec-Fetch-Mode"),
 		SecFetchDest: r.Header.Get("Sec-Fetch-Dest"),
 		FormCSRF:     c.Endpoint.FormCSRF,
+		Self:         requestOrigin(r),
 	})
 	switch {
 	case err == nil:
@@ -301,6 +302,18 @@ func (e *Engine) checkOrigin(c *Call) error {
 		return CodeInvalidOrigin.With(http.StatusForbidden)
 	}
 	return nil
+}
+
+// requestOrigin is the origin the request was sent to, as the server received it: every
+// site serving the engine is thereby a trusted origin for its own pages (D5).
+func requestOrigin(r *http.Request) string {
+	if r.Host == "" {
+		return ""
+	}
+	if r.TLS != nil {
+		return "https://" + r.Host
+	}
+	return "http://" + r.Host
 }
 
 // checkRedirects validates the redirect parameters of the body and query against the

@@ -413,3 +413,19 @@ func TestEngineRejectsShortSecret(t *testing.T) {
 		t.Fatalf("short secret: %v", err)
 	}
 }
+
+// TestOwnOriginIsTrusted: a cookie-carrying POST whose Origin is the very origin the request
+// was sent to (a second site serving the engine, not listed in trusted_origins) passes the
+// origin check (D5); a foreign origin still gets 403.
+func TestOwnOriginIsTrusted(t *testing.T) {
+	h := authcoretest.New(t)
+	c, _ := h.SignUp("Alice", "alice@example.com", "correct horse battery")
+	c.Origin = h.Server.URL // http://127.0.0.1:<port>: not base_url, not configured
+	if r := c.Post("/update-user", map[string]any{"name": "Alice B"}); r.StatusCode != 200 {
+		t.Fatalf("same-origin update-user: %d %s", r.StatusCode, r.Body)
+	}
+	c.Origin = "http://127.0.0.2:1"
+	if r := c.Post("/update-user", map[string]any{"name": "Mallory"}); r.StatusCode != 403 || r.Code() != "INVALID_ORIGIN" {
+		t.Fatalf("foreign origin: %d %s", r.StatusCode, r.Body)
+	}
+}

@@ -31,6 +31,13 @@ type Request struct {
 	// /sign-in/magic-link, /email-otp/send-verification-otp, and any a
 	// plugin declares).
 	FormCSRF bool
+
+	// Self is the request's own origin (scheme://host as the server received it). An
+	// Origin equal to it is same-origin and passes, so every site that serves the engine is
+	// a trusted origin for its own requests (D5) — the check Go's CrossOriginProtection
+	// makes. It never widens redirect targets, which are judged against the configured
+	// origins only (links and redirects are never built from Host).
+	Self string
 }
 
 // Check makes the origin/CSRF decision of spec §4.4 for one request. The
@@ -102,7 +109,7 @@ func (m *Matcher) checkOrigin(r Request) error {
 			}
 			return ErrMissingOrNullOrigin
 		}
-		if !m.TrustedOrigin(r.Origin) {
+		if !m.trustedFor(r, r.Origin) {
 			return invalidOrigin(r.Origin)
 		}
 		return nil
@@ -111,10 +118,32 @@ func (m *Matcher) checkOrigin(r Request) error {
 		return ErrMissingOrNullOrigin
 	}
 	o, ok := refererOrigin(r.Referer)
-	if !ok || !m.TrustedOrigin(o) {
+	if !ok || !m.trustedFor(r, o) {
 		return invalidOrigin(r.Referer)
 	}
 	return nil
+}
+
+// trustedFor reports whether origin is trusted, or is the request's own origin.
+func (m *Matcher) trustedFor(r Request, origin string) bool {
+	if m.TrustedOrigin(origin) {
+		return true
+	}
+	if r.Self == "" {
+		return false
+	}
+	o, ok1 := parseOriginValue(origin)
+	self, ok2 := parseOriginValue(r.Self)
+	return ok1 && ok2 && o == self
+}
+
+// parseOriginValue canonicalises an http(s) origin value ("" and false for anything else).
+func parseOriginValue(v string) (httpOrigin, bool) {
+	scheme, rest, ok := splitScheme(v)
+	if !ok || !strings.HasPrefix(rest, "//") || (scheme != "http" && scheme != "https") {
+		return httpOrigin{}, false
+	}
+	return parseHTTPOrigin(scheme, rest[2:])
 }
 
 func invalidOrigin(v string) error {

@@ -605,3 +605,42 @@ func TestGlobLabel(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckSelfOrigin: a request whose Origin is its own scheme://host is same-origin and
+// passes without being configured (D5); another host, scheme or port does not, and Self
+// never makes a redirect target trusted.
+func TestCheckSelfOrigin(t *testing.T) {
+	m, err := NewMatcher([]string{"https://app.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := Request{Method: "POST", HasCookie: true, Self: "https://second.test"}
+	cases := []struct {
+		origin, referer string
+		ok              bool
+	}{
+		{"https://second.test", "", true},
+		{"https://SECOND.test:443", "", true},
+		{"", "https://second.test/page?x=1", true},
+		{"https://app.test", "", true},
+		{"http://second.test", "", false},
+		{"https://second.test:8443", "", false},
+		{"https://evil.test", "", false},
+		{"https://second.test.evil.test", "", false},
+	}
+	for _, c := range cases {
+		r := base
+		r.Origin, r.Referer = c.origin, c.referer
+		if err := m.Check(r); (err == nil) != c.ok {
+			t.Errorf("origin %q referer %q: err=%v, want ok=%v", c.origin, c.referer, err, c.ok)
+		}
+	}
+	r := base
+	r.Origin, r.Self = "https://second.test", ""
+	if m.Check(r) == nil {
+		t.Fatal("without Self an unlisted origin must be refused")
+	}
+	if m.SafeRedirect("https://second.test/x") {
+		t.Fatal("Self must not make redirect targets trusted")
+	}
+}

@@ -142,7 +142,8 @@ func (e *Engine) SessionByToken(ctx context.Context, token string) (*Session, er
 		}
 		return nil, nil
 	}
-	user, err := e.store.FindOne(ctx, ModelUser, storage.ByID(rec.String("userId")))
+	// rec["userId"] is already boxed: reusing it saves an allocation on the hot path.
+	user, err := e.store.FindOne(ctx, ModelUser, storage.Eq("id", rec["userId"]))
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, nil
 	}

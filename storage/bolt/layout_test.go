@@ -37,7 +37,8 @@ func userModel(extra ...storage.Field) storage.Model {
 }
 
 // TestLayout checks the file a Store writes: the meta bucket with the format and layout
-// version, and one bucket per model holding its records, its index entries and the pin.
+// version, one bucket per model holding its records, its unique index entries and its
+// pads, and one per non-unique index.
 func TestLayout(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "gatehouse.db")
 	st, err := Open(path, nil)
@@ -241,8 +242,8 @@ func TestLookupAllocs(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	// Models of every name length up to 8, each with a few records: without the padding of
-	// bucket names and the pin, some bucket headers would be unaligned (or inline) in the
+	// Models of every name length up to 9, each with a few records: without the padding of
+	// bucket names and the pads, some bucket headers would be unaligned (or inline) in the
 	// root page, and opening them would cost a copy.
 	var models []storage.Model
 	for n := 1; n <= 9; n++ {

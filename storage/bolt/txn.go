@@ -80,10 +80,10 @@ type txn struct {
 	journal    []undo // writes of the running operation, for RollbackTo
 	// open holds the buckets opened in this transaction: bbolt's read transactions do not
 	// keep them, and opening one costs allocations (a View reads several times).
-	open []openBucket
+	open []opened
 }
 
-type openBucket struct {
+type opened struct {
 	name []byte // the catalog's
 	b    *bbolt.Bucket
 	c    *bbolt.Cursor // the writers' cursor, see txn.cursor
@@ -222,7 +222,7 @@ func (t *txn) openBucket(name []byte) *bbolt.Bucket {
 	}
 	b := t.tx.Bucket(name)
 	if b != nil {
-		t.open = append(t.open, openBucket{name: name, b: b})
+		t.open = append(t.open, opened{name: name, b: b})
 	}
 	return b
 }

@@ -118,11 +118,8 @@ var _ Store = (*Limiter)(nil)
 //
 // Allow does not allocate when key already has an entry.
 func (l *Limiter) Allow(key string, rule Rule, now time.Time) (bool, time.Duration) {
-	if rule.Max < 1 {
-		return false, max(rule.Window, 0)
-	}
-	if rule.Window <= 0 {
-		return true, 0
+	if ok, retry, decided := trivial(rule); decided {
+		return ok, retry
 	}
 	s := &l.shards[l.shardIndex(key)]
 	s.mu.Lock()
@@ -144,10 +141,11 @@ func (l *Limiter) Allow(key string, rule Rule, now time.Time) (bool, time.Durati
 		e.list.remove(e)
 		s.list(rule.Window).pushBack(e)
 	}
-	if elapsed := now.Sub(e.last); elapsed >= rule.Window {
+	if ok, retry := e.verdict(rule, now); !ok {
+		return false, retry
+	}
+	if now.Sub(e.last) >= rule.Window {
 		e.count = 1
-	} else if e.count >= rule.Max {
-		return false, rule.Window - elapsed
 	} else {
 		e.count++
 	}
@@ -159,19 +157,33 @@ func (l *Limiter) Allow(key string, rule Rule, now time.Time) (bool, time.Durati
 // Peek implements [Store]: Allow's verdict for key at now, with no state
 // change.
 func (l *Limiter) Peek(key string, rule Rule, now time.Time) (bool, time.Duration) {
-	if rule.Max < 1 {
-		return false, max(rule.Window, 0)
-	}
-	if rule.Window <= 0 {
-		return true, 0
+	if ok, retry, decided := trivial(rule); decided {
+		return ok, retry
 	}
 	s := &l.shards[l.shardIndex(key)]
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e := s.entries[key]
-	if e == nil {
-		return true, 0
+	if e := s.entries[key]; e != nil {
+		return e.verdict(rule, now)
 	}
+	return true, 0
+}
+
+// trivial decides rules that need no state: Max < 1 allows nothing (fail
+// closed), Window <= 0 limits nothing.
+func trivial(rule Rule) (ok bool, retry time.Duration, decided bool) {
+	if rule.Max < 1 {
+		return false, max(rule.Window, 0), true
+	}
+	if rule.Window <= 0 {
+		return true, 0, true
+	}
+	return false, 0, false
+}
+
+// verdict is spec §4.6's decision for an existing entry: rejected while the
+// window of the last allowed request is open and the count has reached Max.
+func (e *entry) verdict(rule Rule, now time.Time) (bool, time.Duration) {
 	if elapsed := now.Sub(e.last); elapsed < rule.Window && e.count >= rule.Max {
 		return false, rule.Window - elapsed
 	}

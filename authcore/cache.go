@@ -103,13 +103,6 @@ func (c *SessionCache) put(key string, fp uint64, s *Session, gen uint64, until 
 	sh.mu.Unlock()
 }
 
-func (c *SessionCache) remove(key string) {
-	sh := c.shard(key)
-	sh.mu.Lock()
-	delete(sh.m, key)
-	sh.mu.Unlock()
-}
-
 // Len returns the number of cached entries.
 func (c *SessionCache) Len() int {
 	n := 0

@@ -36,24 +36,25 @@ func (e *Engine) inputFields(model string, body Values, declared map[string]bool
 			}
 			continue
 		}
-		cv, err := clientValue(f, v)
-		if err != nil {
-			return nil, &Error{Status: http.StatusBadRequest, Code: CodeValidationError.Code, Message: fmt.Sprintf("[body.%s] %v", k, err)}
+		cv, problem := clientValue(f, v)
+		if problem != "" {
+			return nil, &Error{Status: http.StatusBadRequest, Code: CodeValidationError.Code, Message: fmt.Sprintf("[body.%s] %s", k, problem)}
 		}
 		out[k] = cv
 	}
 	return out, nil
 }
 
-// clientValue converts a decoded JSON value into the field's storage type.
-func clientValue(f *storage.Field, v any) (any, error) {
+// clientValue converts a decoded JSON value into the field's storage type, or says what is
+// wrong with it (the message goes to the client inside VALIDATION_ERROR).
+func clientValue(f *storage.Field, v any) (any, string) {
 	if v == nil {
 		if f.Required {
-			return nil, fmt.Errorf("Invalid input: expected %s, received null", f.Type)
+			return nil, fmt.Sprintf("Invalid input: expected %s, received null", f.Type)
 		}
-		return nil, nil
+		return nil, ""
 	}
-	bad := fmt.Errorf("Invalid input: expected %s, received %s", f.Type, describe(v, true))
+	bad := fmt.Sprintf("Invalid input: expected %s, received %s", f.Type, describe(v, true))
 	switch f.Type {
 	case storage.TypeString:
 		s, ok := v.(string)
@@ -61,15 +62,15 @@ func clientValue(f *storage.Field, v any) (any, error) {
 			return nil, bad
 		}
 		if msg := checkString(Param{Kind: KindString}, s); msg != "" {
-			return nil, fmt.Errorf("%s", msg)
+			return nil, msg
 		}
-		return s, nil
+		return s, ""
 	case storage.TypeBoolean:
 		b, ok := v.(bool)
 		if !ok {
 			return nil, bad
 		}
-		return b, nil
+		return b, ""
 	case storage.TypeNumber:
 		n, ok := v.(json.Number)
 		if !ok {
@@ -79,7 +80,7 @@ func clientValue(f *storage.Field, v any) (any, error) {
 		if err != nil {
 			return nil, bad
 		}
-		return i, nil
+		return i, ""
 	case storage.TypeDate:
 		s, ok := v.(string)
 		if !ok {
@@ -89,7 +90,7 @@ func clientValue(f *storage.Field, v any) (any, error) {
 		if err != nil {
 			return nil, bad
 		}
-		return t, nil
+		return t, ""
 	case storage.TypeStringList:
 		arr, ok := v.([]any)
 		if !ok {
@@ -103,20 +104,20 @@ func clientValue(f *storage.Field, v any) (any, error) {
 			}
 			// Each element gets the same checks as a string field (NUL, UTF-8, length).
 			if msg := checkString(Param{Kind: KindString}, s); msg != "" {
-				return nil, fmt.Errorf("%s", msg)
+				return nil, msg
 			}
 			out = append(out, s)
 		}
-		return out, nil
+		return out, ""
 	case storage.TypeJSON:
 		b, err := json.Marshal(v)
 		if err != nil {
 			return nil, bad
 		}
 		if len(b) > defaultMaxLen {
-			return nil, fmt.Errorf("Too big: at most %d bytes of JSON", defaultMaxLen)
+			return nil, fmt.Sprintf("Too big: at most %d bytes of JSON", defaultMaxLen)
 		}
-		return json.RawMessage(b), nil
+		return json.RawMessage(b), ""
 	}
 	return nil, bad
 }

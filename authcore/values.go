@@ -6,7 +6,6 @@ import (
 	"math"
 	"net/url"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -310,14 +309,4 @@ func formValues(data []byte, params []Param) (Values, error) {
 		return nil, err
 	}
 	return queryValues(q, params), nil
-}
-
-// paramNames lists declared names (for user-field handling).
-func paramNames(ps []Param) []string {
-	out := make([]string, len(ps))
-	for i, p := range ps {
-		out[i] = p.Name
-	}
-	slices.Sort(out)
-	return out
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -15,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -220,16 +222,17 @@ func TestReloadUnderLoad(t *testing.T) {
 	// now and then (each sign-in from its own address: /sign-in/* allows 3 per minute per
 	// client) and using the new session at once.
 	var (
-		stop      atomic.Bool
-		ok        atomic.Int64
-		attempts  atomic.Int64 // connections handed to a request, retries included
-		dials     atomic.Int64
-		signIns   atomic.Int64
-		mu        sync.Mutex
-		failures  []string
-		gensSeen  = map[string]int{}
-		wg        sync.WaitGroup
-		loadStart = time.Now()
+		stop            atomic.Bool
+		ok              atomic.Int64
+		attempts        atomic.Int64 // connections handed to a request, retries included
+		explicitRetries atomic.Int64
+		dials           atomic.Int64
+		signIns         atomic.Int64
+		mu              sync.Mutex
+		failures        []string
+		gensSeen        = map[string]int{}
+		wg              sync.WaitGroup
+		loadStart       = time.Now()
 	)
 	fail := func(format string, args ...any) {
 		mu.Lock()
@@ -253,7 +256,17 @@ func TestReloadUnderLoad(t *testing.T) {
 			})
 			seen := map[string]int{}
 			for i := 0; !stop.Load(); i++ {
-				code, body, gen, err := getThroughCtx(ctx, c, base, fmt.Sprintf("/load/%d/%d", g, i), cookieA)
+				path := fmt.Sprintf("/load/%d/%d", g, i)
+				code, body, gen, err := getThroughCtx(ctx, c, base, path, cookieA)
+				if err != nil && keepAliveRace(err) {
+					// HTTP/1.1 lets a server close an idle keep-alive connection just as the
+					// client reuses it; net/http retries that itself only when it can tell
+					// nothing was sent. Browsers retry idempotent requests here, and so does
+					// this client — once. The upstream check below proves the first attempt
+					// was never processed (every path must be served exactly once).
+					explicitRetries.Add(1)
+					code, body, gen, err = getThroughCtx(ctx, c, base, path, cookieA)
+				}
 				switch {
 				case err != nil:
 					fail("GET (client %d): %v", g, err)
@@ -324,6 +337,7 @@ func TestReloadUnderLoad(t *testing.T) {
 		ok.Load(), time.Since(loadStart).Round(time.Millisecond), signIns.Load(), gensSeen)
 	t.Logf("load: %d connection attempts for %d GETs (%d transparent client retries), %d new connections",
 		attempts.Load(), ok.Load()+int64(len(failures)), attempts.Load()-ok.Load()-int64(len(failures)), dials.Load())
+	t.Logf("load: %d GETs retried once by the test client after a keep-alive race", explicitRetries.Load())
 	if len(failures) > 0 {
 		t.Errorf("%d requests failed across the reloads; first ones:\n%s", len(failures), strings.Join(failures[:min(len(failures), 20)], "\n"))
 	}
@@ -407,4 +421,10 @@ func linesContaining(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// keepAliveRace reports a transport error of the kind a reused keep-alive connection closed
+// by the server produces (EOF or a reset before any response byte).
+func keepAliveRace(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET)
 }

@@ -198,9 +198,19 @@ func (h *Handler) setIdentity(r *http.Request, repl *caddy.Replacer, p *authcore
 		}
 		vals[i] = headerValue(v)
 		r.Header[h.headerNames[i]] = vals[i : i+1 : i+1]
-		if repl != nil {
-			repl.Set(f.key, v)
-		}
+	}
+	if repl != nil {
+		// One lazy provider instead of a Set per field: placeholders cost nothing unless a
+		// later handler uses them.
+		repl.Map(func(key string) (any, bool) {
+			for i := range identityFields {
+				if identityFields[i].key == key {
+					v := identityFields[i].get(p)
+					return v, v != ""
+				}
+			}
+			return nil, false
+		})
 	}
 	for k, v := range p.Headers {
 		if v != "" {

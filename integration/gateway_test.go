@@ -284,17 +284,22 @@ func (g *gateway) signUp(name, email string) account {
 	if resp.StatusCode != http.StatusOK || a.id == "" || a.cookie == "" {
 		g.t.Fatalf("sign-up %s: %d, user %q, cookie %q", email, resp.StatusCode, a.id, a.cookie)
 	}
-	_, sb := g.do("GET", g.main, "/api/auth/get-session", "Cookie", a.cookie)
+	a.sessionID = g.sessionID(a.cookie)
+	return a
+}
+
+// sessionID asks the gateway's auth API for the id of the session behind cookie.
+func (g *gateway) sessionID(cookie string) string {
+	_, sb := g.do("GET", g.main, "/api/auth/get-session", "Cookie", cookie)
 	var s struct {
 		Session struct {
 			ID string `json:"id"`
 		} `json:"session"`
 	}
 	if err := json.Unmarshal([]byte(sb), &s); err != nil || s.Session.ID == "" {
-		g.t.Fatalf("get-session after sign-up: %q", sb)
+		g.t.Fatalf("get-session: %q", sb)
 	}
-	a.sessionID = s.Session.ID
-	return a
+	return s.Session.ID
 }
 
 // signIn signs an existing user in through the gateway's auth API.
@@ -317,16 +322,7 @@ func (g *gateway) signIn(a account) account {
 	if resp.StatusCode != http.StatusOK || a.cookie == "" {
 		g.t.Fatalf("sign-in %s: %d", a.email, resp.StatusCode)
 	}
-	_, sb := g.do("GET", g.main, "/api/auth/get-session", "Cookie", a.cookie)
-	var s struct {
-		Session struct {
-			ID string `json:"id"`
-		} `json:"session"`
-	}
-	if err := json.Unmarshal([]byte(sb), &s); err != nil || s.Session.ID == "" {
-		g.t.Fatalf("get-session after sign-in: %q", sb)
-	}
-	a.sessionID = s.Session.ID
+	a.sessionID = g.sessionID(a.cookie)
 	return a
 }
 

@@ -216,9 +216,12 @@ func shortTime(s string) string {
 	return t.UTC().Format("2006-01-02 15:04:05Z")
 }
 
+// usersPath is the admin API collection of users (AdminPrefix ends in "/").
+const usersPath = caddymodule.AdminPrefix + "users"
+
 // userPath is the admin API path of a user given by id or email.
 func userPath(ref string) string {
-	return strings.TrimSuffix(caddymodule.AdminPrefix, "/") + "/users/" + url.PathEscape(ref)
+	return usersPath + "/" + url.PathEscape(ref)
 }
 
 // userCommand builds `gatehouse user` and its subcommands.
@@ -257,19 +260,10 @@ func userCommand(cmd *cobra.Command) {
 			body["emailVerified"] = true
 		}
 		return adminRun(func(ctx context.Context, c *adminClient, out *output, _ []string) error {
-			var raw json.RawMessage
-			if err := c.do(ctx, http.MethodPost, strings.TrimSuffix(caddymodule.AdminPrefix, "/")+"/users", nil, body, &raw); err != nil {
-				return err
-			}
-			if out.json {
-				return out.printJSON(raw)
-			}
-			var u apiUser
-			if err := json.Unmarshal(raw, &u); err != nil {
-				return err
-			}
-			out.linef("Created user %s (id %s, role %s).", u.Email, u.ID, cell(u.Role))
-			return nil
+			return call(ctx, c, out, http.MethodPost, usersPath, nil, body, func(u apiUser) error {
+				out.linef("Created user %s (id %s, role %s).", u.Email, u.ID, cell(u.Role))
+				return nil
+			})
 		})(cmd, args)
 	}
 
@@ -291,36 +285,27 @@ func userCommand(cmd *cobra.Command) {
 		q.Set("limit", strconv.Itoa(limit))
 		q.Set("offset", strconv.Itoa(offset))
 		return adminRun(func(ctx context.Context, c *adminClient, out *output, _ []string) error {
-			var raw json.RawMessage
-			if err := c.do(ctx, http.MethodGet, strings.TrimSuffix(caddymodule.AdminPrefix, "/")+"/users", q, nil, &raw); err != nil {
-				return err
-			}
-			if out.json {
-				return out.printJSON(raw)
-			}
-			var res struct {
+			return call(ctx, c, out, http.MethodGet, usersPath, q, nil, func(res struct {
 				Users  []apiUser `json:"users"`
 				Total  int       `json:"total"`
 				Offset int       `json:"offset"`
-			}
-			if err := json.Unmarshal(raw, &res); err != nil {
-				return err
-			}
-			if len(res.Users) == 0 {
-				out.linef("No users (%d in total).", res.Total)
+			}) error {
+				if len(res.Users) == 0 {
+					out.linef("No users (%d in total).", res.Total)
+					return nil
+				}
+				rows := make([][]string, 0, len(res.Users))
+				for _, u := range res.Users {
+					rows = append(rows, u.row())
+				}
+				if err := out.table(userHeader, rows); err != nil {
+					return err
+				}
+				if len(res.Users) < res.Total {
+					out.linef("(%d-%d of %d users; use --offset and --limit for more)", res.Offset+1, res.Offset+len(res.Users), res.Total)
+				}
 				return nil
-			}
-			rows := make([][]string, 0, len(res.Users))
-			for _, u := range res.Users {
-				rows = append(rows, u.row())
-			}
-			if err := out.table(userHeader, rows); err != nil {
-				return err
-			}
-			if len(res.Users) < res.Total {
-				out.linef("(%d-%d of %d users; use --offset and --limit for more)", res.Offset+1, res.Offset+len(res.Users), res.Total)
-			}
-			return nil
+			})
 		})(cmd, args)
 	}
 
@@ -355,22 +340,13 @@ func userCommand(cmd *cobra.Command) {
 			return err
 		}
 		return adminRun(func(ctx context.Context, c *adminClient, out *output, args []string) error {
-			var raw json.RawMessage
-			if err := c.do(ctx, http.MethodPost, userPath(args[0])+"/password", nil, map[string]string{"password": pw}, &raw); err != nil {
-				return err
-			}
-			if out.json {
-				return out.printJSON(raw)
-			}
-			var res struct {
+			return call(ctx, c, out, http.MethodPost, userPath(args[0])+"/password", nil, map[string]string{"password": pw}, func(res struct {
 				User    apiUser `json:"user"`
 				Revoked int     `json:"revokedSessions"`
-			}
-			if err := json.Unmarshal(raw, &res); err != nil {
-				return err
-			}
-			out.linef("Password of %s changed; %d session(s) revoked.", res.User.Email, res.Revoked)
-			return nil
+			}) error {
+				out.linef("Password of %s changed; %d session(s) revoked.", res.User.Email, res.Revoked)
+				return nil
+			})
 		})(cmd, args)
 	}
 
@@ -379,21 +355,12 @@ func userCommand(cmd *cobra.Command) {
 		Short: "Deletes a user with their sessions and accounts",
 		Args:  cobra.ExactArgs(1),
 		RunE: adminRun(func(ctx context.Context, c *adminClient, out *output, args []string) error {
-			var raw json.RawMessage
-			if err := c.do(ctx, http.MethodDelete, userPath(args[0]), nil, nil, &raw); err != nil {
-				return err
-			}
-			if out.json {
-				return out.printJSON(raw)
-			}
-			var res struct {
+			return call(ctx, c, out, http.MethodDelete, userPath(args[0]), nil, nil, func(res struct {
 				User apiUser `json:"user"`
-			}
-			if err := json.Unmarshal(raw, &res); err != nil {
-				return err
-			}
-			out.linef("Deleted user %s (id %s).", res.User.Email, res.User.ID)
-			return nil
+			}) error {
+				out.linef("Deleted user %s (id %s).", res.User.Email, res.User.ID)
+				return nil
+			})
 		}),
 	}
 
@@ -402,18 +369,27 @@ func userCommand(cmd *cobra.Command) {
 
 // printUser calls an endpoint that answers with one user and prints it.
 func printUser(ctx context.Context, c *adminClient, out *output, method, path string, body any) error {
+	return call(ctx, c, out, method, path, nil, body, func(u apiUser) error {
+		return out.table(userHeader, [][]string{u.row()})
+	})
+}
+
+// call makes one admin API request and prints the answer: the server's JSON as it is with
+// --json, otherwise what human makes of it decoded as T. Every command goes through it, so
+// --json always shows exactly what the server said.
+func call[T any](ctx context.Context, c *adminClient, out *output, method, path string, q url.Values, body any, human func(T) error) error {
 	var raw json.RawMessage
-	if err := c.do(ctx, method, path, nil, body, &raw); err != nil {
+	if err := c.do(ctx, method, path, q, body, &raw); err != nil {
 		return err
 	}
 	if out.json {
 		return out.printJSON(raw)
 	}
-	var u apiUser
-	if err := json.Unmarshal(raw, &u); err != nil {
-		return err
+	var v T
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return fmt.Errorf("decoding the server's answer: %w", err)
 	}
-	return out.table(userHeader, [][]string{u.row()})
+	return human(v)
 }
 
 // maxPasswordInput bounds what --password-stdin reads.
@@ -463,40 +439,31 @@ type apiSession struct {
 // sessionCommand builds `gatehouse session` and its subcommands.
 func sessionCommand(cmd *cobra.Command) {
 	adminFlags(cmd)
-	sessions := strings.TrimSuffix(caddymodule.AdminPrefix, "/") + "/sessions"
+	sessions := caddymodule.AdminPrefix + "sessions"
 
 	list := &cobra.Command{
 		Use:   "list <user>",
 		Short: "Lists a user's live sessions with their handles",
 		Args:  cobra.ExactArgs(1),
 		RunE: adminRun(func(ctx context.Context, c *adminClient, out *output, args []string) error {
-			var raw json.RawMessage
-			if err := c.do(ctx, http.MethodGet, sessions, url.Values{"user": {args[0]}}, nil, &raw); err != nil {
-				return err
-			}
-			if out.json {
-				return out.printJSON(raw)
-			}
-			var res struct {
+			return call(ctx, c, out, http.MethodGet, sessions, url.Values{"user": {args[0]}}, nil, func(res struct {
 				User     apiUser      `json:"user"`
 				Sessions []apiSession `json:"sessions"`
-			}
-			if err := json.Unmarshal(raw, &res); err != nil {
-				return err
-			}
-			if len(res.Sessions) == 0 {
-				out.linef("No live sessions for %s.", res.User.Email)
-				return nil
-			}
-			rows := make([][]string, 0, len(res.Sessions))
-			for _, s := range res.Sessions {
-				ua := cell(s.UserAgent)
-				if r := []rune(ua); len(r) > 40 {
-					ua = string(r[:39]) + "…"
+			}) error {
+				if len(res.Sessions) == 0 {
+					out.linef("No live sessions for %s.", res.User.Email)
+					return nil
 				}
-				rows = append(rows, []string{s.Token, shortTime(s.CreatedAt), shortTime(s.ExpiresAt), cell(s.IPAddress), ua})
-			}
-			return out.table([]string{"HANDLE", "CREATED", "EXPIRES", "IP", "USER AGENT"}, rows)
+				rows := make([][]string, 0, len(res.Sessions))
+				for _, s := range res.Sessions {
+					ua := cell(s.UserAgent)
+					if r := []rune(ua); len(r) > 40 {
+						ua = string(r[:39]) + "…"
+					}
+					rows = append(rows, []string{s.Token, shortTime(s.CreatedAt), shortTime(s.ExpiresAt), cell(s.IPAddress), ua})
+				}
+				return out.table([]string{"HANDLE", "CREATED", "EXPIRES", "IP", "USER AGENT"}, rows)
+			})
 		}),
 	}
 
@@ -512,27 +479,16 @@ func sessionCommand(cmd *cobra.Command) {
 			return errors.New("give a session handle or --user <user> (one of them)")
 		}
 		return adminRun(func(ctx context.Context, c *adminClient, out *output, args []string) error {
-			var raw json.RawMessage
-			var err error
-			if user != "" {
-				err = c.do(ctx, http.MethodDelete, sessions, url.Values{"user": {user}}, nil, &raw)
-			} else {
-				err = c.do(ctx, http.MethodDelete, sessions+"/"+url.PathEscape(args[0]), nil, nil, &raw)
+			path, q := sessions, url.Values{"user": {user}}
+			if user == "" {
+				path, q = sessions+"/"+url.PathEscape(args[0]), nil
 			}
-			if err != nil {
-				return err
-			}
-			if out.json {
-				return out.printJSON(raw)
-			}
-			var res struct {
+			return call(ctx, c, out, http.MethodDelete, path, q, nil, func(res struct {
 				Revoked int `json:"revoked"`
-			}
-			if err := json.Unmarshal(raw, &res); err != nil {
-				return err
-			}
-			out.linef("Revoked %d session(s).", res.Revoked)
-			return nil
+			}) error {
+				out.linef("Revoked %d session(s).", res.Revoked)
+				return nil
+			})
 		})(cmd, args)
 	}
 

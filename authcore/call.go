@@ -128,6 +128,16 @@ func (c *Call) SetSession(s *Session) {
 	c.session, c.sessionErr, c.sessionDone, c.sessionAuth = s, nil, true, true
 }
 
+// RequestSession returns the session the request arrived with, even after a sign-in during
+// this call replaced the call's session (the anonymous plugin finds the guest being signed in
+// over this way).
+func (c *Call) RequestSession() (*Session, error) {
+	if c.NewSession == nil || c.session != c.NewSession {
+		return c.Session()
+	}
+	return c.engine.sessionFromRequest(c.Context(), c.Request, false)
+}
+
 // RequireSession returns the session or 401 UNAUTHORIZED.
 func (c *Call) RequireSession() (*Session, error) {
 	s, err := c.Session()

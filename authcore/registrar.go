@@ -1,6 +1,7 @@
 package authcore
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"sort"
@@ -144,6 +145,21 @@ func (r *Registrar) CredentialHeader(name string) {
 	r.reg.credentialHeaders = append(r.reg.credentialHeaders, http.CanonicalHeaderKey(name))
 }
 
+// VerificationEmailer sends the email-verification message for user in place of the core's
+// link (see [Registrar.VerificationEmail]).
+type VerificationEmailer func(ctx context.Context, user storage.Record, callbackURL string) error
+
+// VerificationEmail replaces the core's verification link with the plugin's own message
+// wherever the core sends one (sign-up, sign-in of an unverified user,
+// /send-verification-email): the email-otp plugin sends a code instead. One plugin at most.
+func (r *Registrar) VerificationEmail(f VerificationEmailer) error {
+	if r.reg.verifyEmail != nil {
+		return fmt.Errorf("plugin %q: the verification email is already replaced by plugin %q", r.owner, r.reg.verifyEmailOwner)
+	}
+	r.reg.verifyEmail, r.reg.verifyEmailOwner = f, r.owner
+	return nil
+}
+
 // Provide publishes the plugin's Go API so other plugins can reach it with Engine.Plugin.
 func (r *Registrar) Provide(api any) { r.reg.apis[r.owner] = api }
 
@@ -165,6 +181,8 @@ type registry struct {
 	userScoped        map[string]string
 	credentialHeaders []string
 	plugins           []string // IDs in registration order
+	verifyEmail       VerificationEmailer
+	verifyEmailOwner  string
 }
 
 type reservedPrefix struct {

@@ -18,7 +18,10 @@ func (e *Engine) verificationLink(token, callbackURL string) string {
 }
 
 // sendVerificationLink queues a verification email for user's current address.
-func (e *Engine) sendVerificationLink(user storage.Record, callbackURL string) error {
+func (e *Engine) sendVerificationLink(ctx context.Context, user storage.Record, callbackURL string) error {
+	if e.reg.verifyEmail != nil {
+		return e.reg.verifyEmail(ctx, user, callbackURL)
+	}
 	email := user.String("email")
 	tok, err := e.emailToken(email, "", "", user.ID())
 	if err != nil {
@@ -47,7 +50,7 @@ func (e *Engine) sendVerificationEmail(c *Call) (any, error) {
 		if s.User.Bool("emailVerified") {
 			return nil, CodeEmailAlreadyVerified.With(http.StatusBadRequest)
 		}
-		if err := e.sendVerificationLink(s.User, cb); err != nil {
+		if err := e.sendVerificationLink(c.Context(), s.User, cb); err != nil {
 			return nil, err
 		}
 		return map[string]any{"status": true}, nil
@@ -57,7 +60,7 @@ func (e *Engine) sendVerificationEmail(c *Call) (any, error) {
 		if err != nil || user == nil || user.Bool("emailVerified") {
 			return err
 		}
-		return e.sendVerificationLink(user, cb)
+		return e.sendVerificationLink(ctx, user, cb)
 	})
 	return map[string]any{"status": true}, nil
 }
@@ -183,7 +186,7 @@ func (e *Engine) changeEmail(c *Call) (any, error) {
 		}
 		c.SetSessionCookies(&Session{Session: s.Session, User: updated, Token: s.Token}, c.dontRemember())
 		if e.mailer != nil {
-			if err := e.sendVerificationLink(updated, cb); err != nil {
+			if err := e.sendVerificationLink(ctx, updated, cb); err != nil {
 				return nil, err
 			}
 		}

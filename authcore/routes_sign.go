@@ -58,7 +58,7 @@ func (e *Engine) signUpEmail(c *Call) (any, error) {
 		return nil, CodeFailedToCreateUser.With(http.StatusUnprocessableEntity).Wrap(err)
 	}
 	if e.mailer != nil && (e.cfg.EmailVerification.SendOnSignUp || cfg.RequireEmailVerification) {
-		if err := e.sendVerificationLink(created, c.Body.String("callbackURL")); err != nil {
+		if err := e.sendVerificationLink(c.Context(), created, c.Body.String("callbackURL")); err != nil {
 			return nil, err
 		}
 	}

@@ -9,8 +9,10 @@ import (
 )
 
 // Message is one email or SMS. Type is an open list ("verify-email", "reset-password",
-// "change-email", "delete-account", ... — D13); Data carries the machine-readable parts so a
-// webhook receiver can build its own message.
+// "change-email", "delete-account", "magic-link", "email-otp", ... — D13); Data carries the
+// machine-readable parts so a webhook receiver can build its own message. Senders of
+// messages fill Type, To, Data (and Vars); the engine renders Subject, Text and HTML from
+// its templates when they are empty.
 type Message struct {
 	Type    string
 	To      string
@@ -18,6 +20,9 @@ type Message struct {
 	Text    string
 	HTML    string
 	Data    MessageData
+	// Vars are extra values for the templates (e.g. "newEmail", "organization"); they are
+	// not part of a webhook's data object.
+	Vars map[string]string
 }
 
 // MessageData holds the link, token or code a message conveys (only those that apply).

@@ -2,15 +2,17 @@ package caddymodule
 
 import (
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/gatehouse-auth/gatehouse/caddymodule/caddyopts"
 )
 
 func init() {
@@ -19,92 +21,6 @@ func init() {
 	// Ordered like Caddy's own auth handlers, so nothing — respond, reverse_proxy,
 	// file_server — answers before the gateway has judged the request.
 	httpcaddyfile.RegisterDirectiveOrder("gatehouse", httpcaddyfile.After, "basic_auth")
-}
-
-// opt is one subdirective of a flat options block: how many arguments it takes (-1: the
-// rest of the line), what to do with them, and whether it may be given more than once (lists
-// and rate-limit rules accumulate; a second value for anything else is a mistake, not an
-// override).
-type opt struct {
-	arity  int
-	set    func(args []string) error
-	repeat bool
-}
-
-// parseFlat reads a block of key/value options. Several options may share a line
-// (`session { expires_in 7d  update_age 1d }`): after a key has taken its arguments, the next
-// token on the line is another key. Unknown keys are errors listing what is valid.
-func parseFlat(d *caddyfile.Dispenser, what string, opts map[string]opt) error {
-	seen := map[string]bool{}
-	for nesting := d.Nesting(); d.NextBlock(nesting); {
-		toks := append([]string{d.Val()}, d.RemainingArgs()...)
-		for len(toks) > 0 {
-			key := toks[0]
-			o, ok := opts[key]
-			if !ok {
-				return d.Errf("%s: unknown option %q (valid: %s)", what, key, optionNames(opts))
-			}
-			if seen[key] && !o.repeat {
-				return d.Errf("%s: %s given twice", what, key)
-			}
-			seen[key] = true
-			n := o.arity
-			if n < 0 {
-				n = len(toks) - 1
-			}
-			if len(toks)-1 < n || (o.arity < 0 && n == 0) {
-				return d.Errf("%s %s: expected %d argument(s)", what, key, max(n, 1))
-			}
-			if err := o.set(toks[1 : 1+n]); err != nil {
-				return d.Errf("%s %s: %v", what, key, err)
-			}
-			toks = toks[1+n:]
-		}
-	}
-	return nil
-}
-
-func optionNames(opts map[string]opt) string {
-	names := make([]string, 0, len(opts))
-	for k := range opts {
-		names = append(names, k)
-	}
-	slices.Sort(names)
-	return strings.Join(names, ", ")
-}
-
-func flag(p *bool) opt { return opt{arity: 0, set: func([]string) error { *p = true; return nil }} }
-
-func str(p *string) opt { return opt{arity: 1, set: func(a []string) error { *p = a[0]; return nil }} }
-
-func strs(p *[]string) opt {
-	return opt{arity: -1, repeat: true, set: func(a []string) error { *p = append(*p, a...); return nil }}
-}
-
-func num(p *int) opt {
-	return opt{arity: 1, set: func(a []string) error {
-		n, err := strconv.Atoi(a[0])
-		if err != nil || n < 0 {
-			return fmt.Errorf("%q is not a non-negative integer", a[0])
-		}
-		*p = n
-		return nil
-	}}
-}
-
-func dur(p *caddy.Duration) opt {
-	return opt{arity: 1, set: func(a []string) error {
-		v, err := caddy.ParseDuration(a[0])
-		if err != nil {
-			return err
-		}
-		*p = caddy.Duration(v)
-		return nil
-	}}
-}
-
-func block(d *caddyfile.Dispenser, name string, opts map[string]opt) opt {
-	return opt{arity: 0, set: func([]string) error { return parseFlat(d, name, opts) }}
 }
 
 // parseGlobal parses the global option:
@@ -164,18 +80,18 @@ func parseGlobal(d *caddyfile.Dispenser, existing any) (any, error) {
 	var user UserConfig
 	var rl RateLimitConfig
 	used := map[string]bool{}
-	opts := map[string]opt{
-		"secret":              str(&app.Secret),
-		"previous_secrets":    strs(&app.PreviousSecrets),
-		"base_url":            str(&app.BaseURL),
-		"base_path":           str(&app.BasePath),
-		"trusted_origins":     strs(&app.TrustedOrigins),
-		"app_name":            str(&app.AppName),
-		"cookie_domain":       str(&app.CookieDomain),
-		"cookie_prefix":       str(&app.CookiePrefix),
-		"disabled_paths":      strs(&app.DisabledPaths),
-		"allow_unlinking_all": flag(&app.AllowUnlinkingAll),
-		"storage": {arity: -1, set: func(a []string) error {
+	opts := map[string]caddyopts.Opt{
+		"secret":              caddyopts.String(&app.Secret),
+		"previous_secrets":    caddyopts.Strings(&app.PreviousSecrets),
+		"base_url":            caddyopts.String(&app.BaseURL),
+		"base_path":           caddyopts.String(&app.BasePath),
+		"trusted_origins":     caddyopts.Strings(&app.TrustedOrigins),
+		"app_name":            caddyopts.String(&app.AppName),
+		"cookie_domain":       caddyopts.String(&app.CookieDomain),
+		"cookie_prefix":       caddyopts.String(&app.CookiePrefix),
+		"disabled_paths":      caddyopts.Strings(&app.DisabledPaths),
+		"allow_unlinking_all": caddyopts.Flag(&app.AllowUnlinkingAll),
+		"storage": {Arity: -1, Set: func(a []string) error {
 			switch {
 			case a[0] == "bbolt" && len(a) <= 2:
 				b := BoltStorage{}
@@ -192,33 +108,33 @@ func parseGlobal(d *caddyfile.Dispenser, existing any) (any, error) {
 			}
 			return fmt.Errorf("usage: storage bbolt [<path>]")
 		}},
-		"session": block(d, "session", map[string]opt{
-			"expires_in": dur(&sess.ExpiresIn), "update_age": dur(&sess.UpdateAge), "fresh_age": dur(&sess.FreshAge),
-			"max_age": dur(&sess.MaxAge), "cookie_cache": dur(&sess.CookieCache), "cache_ttl": dur(&sess.CacheTTL),
+		"session": caddyopts.Block(d, "session", map[string]caddyopts.Opt{
+			"expires_in": caddyopts.Duration((*time.Duration)(&sess.ExpiresIn)), "update_age": caddyopts.Duration((*time.Duration)(&sess.UpdateAge)), "fresh_age": caddyopts.Duration((*time.Duration)(&sess.FreshAge)),
+			"max_age": caddyopts.Duration((*time.Duration)(&sess.MaxAge)), "cookie_cache": caddyopts.Duration((*time.Duration)(&sess.CookieCache)), "cache_ttl": caddyopts.Duration((*time.Duration)(&sess.CacheTTL)),
 		}),
-		"email_and_password": block(d, "email_and_password", map[string]opt{
-			"disabled": flag(&ep.Disabled), "disable_sign_up": flag(&ep.DisableSignUp),
-			"require_email_verification": flag(&ep.RequireEmailVerification), "disable_auto_sign_in": flag(&ep.DisableAutoSignIn),
-			"min_password_length": num(&ep.MinPasswordLength), "max_password_length": num(&ep.MaxPasswordLength),
-			"revoke_sessions_on_password_reset": flag(&ep.RevokeSessionsOnPasswordReset),
-			"reset_password_token_expires_in":   dur(&ep.ResetPasswordTokenExpiresIn),
-			"allowed_domains":                   strs(&ep.AllowedDomains), "allow_common_passwords": flag(&ep.AllowCommonPasswords),
+		"email_and_password": caddyopts.Block(d, "email_and_password", map[string]caddyopts.Opt{
+			"disabled": caddyopts.Flag(&ep.Disabled), "disable_sign_up": caddyopts.Flag(&ep.DisableSignUp),
+			"require_email_verification": caddyopts.Flag(&ep.RequireEmailVerification), "disable_auto_sign_in": caddyopts.Flag(&ep.DisableAutoSignIn),
+			"min_password_length": caddyopts.Int(&ep.MinPasswordLength), "max_password_length": caddyopts.Int(&ep.MaxPasswordLength),
+			"revoke_sessions_on_password_reset": caddyopts.Flag(&ep.RevokeSessionsOnPasswordReset),
+			"reset_password_token_expires_in":   caddyopts.Duration((*time.Duration)(&ep.ResetPasswordTokenExpiresIn)),
+			"allowed_domains":                   caddyopts.Strings(&ep.AllowedDomains), "allow_common_passwords": caddyopts.Flag(&ep.AllowCommonPasswords),
 		}),
-		"email_verification": block(d, "email_verification", map[string]opt{
-			"send_on_sign_up": flag(&ev.SendOnSignUp), "auto_sign_in_after_verification": flag(&ev.AutoSignInAfterVerification),
-			"expires_in": dur(&ev.ExpiresIn),
+		"email_verification": caddyopts.Block(d, "email_verification", map[string]caddyopts.Opt{
+			"send_on_sign_up": caddyopts.Flag(&ev.SendOnSignUp), "auto_sign_in_after_verification": caddyopts.Flag(&ev.AutoSignInAfterVerification),
+			"expires_in": caddyopts.Duration((*time.Duration)(&ev.ExpiresIn)),
 		}),
-		"user": block(d, "user", map[string]opt{
-			"change_email": flag(&user.ChangeEmail), "update_email_without_verification": flag(&user.UpdateEmailWithoutVerification),
-			"send_change_email_confirmation": flag(&user.SendChangeEmailConfirmation), "delete_user": flag(&user.DeleteUser),
-			"send_delete_account_verification": flag(&user.SendDeleteAccountVerification),
-			"delete_token_expires_in":          dur(&user.DeleteTokenExpiresIn),
+		"user": caddyopts.Block(d, "user", map[string]caddyopts.Opt{
+			"change_email": caddyopts.Flag(&user.ChangeEmail), "update_email_without_verification": caddyopts.Flag(&user.UpdateEmailWithoutVerification),
+			"send_change_email_confirmation": caddyopts.Flag(&user.SendChangeEmailConfirmation), "delete_user": caddyopts.Flag(&user.DeleteUser),
+			"send_delete_account_verification": caddyopts.Flag(&user.SendDeleteAccountVerification),
+			"delete_token_expires_in":          caddyopts.Duration((*time.Duration)(&user.DeleteTokenExpiresIn)),
 		}),
-		"rate_limit": {arity: -1}, // handled below: "off" or a block
+		"rate_limit": {Arity: -1}, // handled below: "off" or a block
 	}
 	for d.NextBlock(0) {
 		key := d.Val()
-		if used[key] && !opts[key].repeat { // plugins too: enabling one twice is a mistake
+		if used[key] && !opts[key].Repeat { // plugins too: enabling one twice is a mistake
 			return nil, d.Errf("gatehouse: %s given twice", key)
 		}
 		used[key] = true
@@ -236,10 +152,10 @@ func parseGlobal(d *caddyfile.Dispenser, existing any) (any, error) {
 			continue
 		}
 		args := d.RemainingArgs()
-		if o.arity >= 0 && len(args) != o.arity || o.arity < 0 && len(args) == 0 {
+		if o.Arity >= 0 && len(args) != o.Arity || o.Arity < 0 && len(args) == 0 {
 			return nil, d.Errf("gatehouse %s: wrong number of arguments", key)
 		}
-		if err := o.set(args); err != nil {
+		if err := o.Set(args); err != nil {
 			return nil, d.Errf("gatehouse %s: %v", key, err)
 		}
 	}
@@ -270,10 +186,10 @@ func parseRateLimit(d *caddyfile.Dispenser, rl *RateLimitConfig) error {
 	if len(args) > 0 {
 		return d.Errf("rate_limit: expected `off` or a block")
 	}
-	return parseFlat(d, "rate_limit", map[string]opt{
-		"window": dur(&rl.Window), "max": num(&rl.Max),
-		"account_failures": num(&rl.AccountFailures), "account_window": dur(&rl.AccountWindow),
-		"rule": {arity: 3, repeat: true, set: func(a []string) error {
+	return caddyopts.Parse(d, "rate_limit", map[string]caddyopts.Opt{
+		"window": caddyopts.Duration((*time.Duration)(&rl.Window)), "max": caddyopts.Int(&rl.Max),
+		"account_failures": caddyopts.Int(&rl.AccountFailures), "account_window": caddyopts.Duration((*time.Duration)(&rl.AccountWindow)),
+		"rule": {Arity: 3, Repeat: true, Set: func(a []string) error {
 			w, err := caddy.ParseDuration(a[1])
 			if err != nil {
 				return err
@@ -290,11 +206,11 @@ func parseRateLimit(d *caddyfile.Dispenser, rl *RateLimitConfig) error {
 
 // parsePlugin enables the plugin named key (module gatehouse.plugins.<key>), letting it read
 // its own options block.
-func parsePlugin(d *caddyfile.Dispenser, app *App, key string, opts map[string]opt) error {
+func parsePlugin(d *caddyfile.Dispenser, app *App, key string, opts map[string]caddyopts.Opt) error {
 	info, err := caddy.GetModule("gatehouse.plugins." + key)
 	if err != nil {
 		return d.Errf("gatehouse: unknown option or plugin %q (options: %s; plugins: %s)",
-			key, optionNames(opts), moduleNames("gatehouse.plugins"))
+			key, caddyopts.Names(opts), moduleNames("gatehouse.plugins"))
 	}
 	mod := info.New()
 	if um, ok := mod.(caddyfile.Unmarshaler); ok {

@@ -20,6 +20,8 @@ type Message struct {
 	Text    string
 	HTML    string
 	Data    MessageData
+	// ExpiresIn is how long the link or code stays valid (templates say so when set).
+	ExpiresIn time.Duration
 	// Vars are extra values for the templates (e.g. "newEmail", "organization"); they are
 	// not part of a webhook's data object.
 	Vars map[string]string

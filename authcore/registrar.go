@@ -183,6 +183,7 @@ type registry struct {
 	plugins           []string // IDs in registration order
 	verifyEmail       VerificationEmailer
 	verifyEmailOwner  string
+	conflicts         []uniqueConflict // see conflicts.go
 }
 
 type reservedPrefix struct {

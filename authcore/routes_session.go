@@ -88,6 +88,9 @@ func (e *Engine) updateUser(c *Call) (any, error) {
 		return nil, errNoFieldsToUpdate
 	}
 	user, err := e.UpdateUser(c.Context(), s.UserID(), set)
+	if cerr := e.UniqueConflictError(err); cerr != nil {
+		return nil, cerr
+	}
 	if err != nil {
 		return nil, CodeFailedToUpdateUser.With(http.StatusBadRequest).Wrap(err)
 	}

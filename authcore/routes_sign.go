@@ -45,6 +45,9 @@ func (e *Engine) signUpEmail(c *Call) (any, error) {
 	}
 	quiet := cfg.RequireEmailVerification || cfg.DisableAutoSignIn
 	created, err := e.CreateUser(c.Context(), user, hash)
+	if cerr := e.UniqueConflictError(err); cerr != nil {
+		return nil, cerr // a plugin field taken meanwhile (a username): not an email question
+	}
 	if errors.Is(err, storage.ErrDuplicate) {
 		if !quiet {
 			// With auto sign-in, Better Auth answers 422 here; the leak is accepted and

@@ -70,7 +70,10 @@
 //   - Codes are stored hashed by default; each number may receive at most send_limit SMS per
 //     send_limit_window (429 with Retry-After), on top of the per-IP rate limit.
 //   - A created user's name is the body's name when given, else the number; the placeholder
-//     email is <digits>@<temp_email_domain>, a domain that must end in .invalid (D1).
+//     email is <digits>@<temp_email_domain>, a domain that must end in .invalid (D1), with a
+//     random suffix when an account that gave the number up still holds that address.
+//   - Verification identifiers are npm 1.7.25's prefixed ones, not the snapshot's bare
+//     number (spec §4.8).
 //
 // # Rate limits
 //

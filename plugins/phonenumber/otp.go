@@ -137,15 +137,15 @@ func (p *Plugin) placeholderEmail(phone string) string {
 	return digits + "-" + tag + "@" + p.emailDomain
 }
 
-// phoneTaken reports whether err is the store refusing a second user with the same phone
-// number (a concurrent claim that won the race).
-func phoneTaken(err error) bool {
+// duplicateField reports whether err is the store refusing a write because another user
+// already holds the same value of field (a unique constraint).
+func duplicateField(err error, field string) bool {
 	var ce *storage.ConstraintError
 	if !errors.As(err, &ce) || !errors.Is(err, storage.ErrDuplicate) {
 		return false
 	}
 	for _, f := range ce.Fields {
-		if f == FieldPhoneNumber {
+		if f == field {
 			return true
 		}
 	}

@@ -1021,3 +1021,61 @@ func TestOptions(t *testing.T) {
 		}
 	}
 }
+
+// A phone user who gives their number up keeps the placeholder email; the number's next
+// owner signing up gets a distinct placeholder instead of a dead end.
+func TestSignUpAfterNumberReleased(t *testing.T) {
+	h := newHarness(t, &phonenumber.Plugin{SignUpOnVerification: true}, authcoretest.WithBolt())
+	first := h.Client()
+	code := sendCode(t, h, alicePhone)
+	r := first.Post(phonenumber.PathVerify, map[string]any{"phoneNumber": alicePhone, "code": code})
+	if r.StatusCode != 200 {
+		t.Fatalf("first sign-up: %d %s", r.StatusCode, r.Body)
+	}
+	firstID := r.Object()["user"].(map[string]any)["id"]
+	if r := first.Post(authcore.PathUpdateUser, map[string]any{"phoneNumber": nil}); r.StatusCode != 200 {
+		t.Fatalf("release: %d %s", r.StatusCode, r.Body)
+	}
+	code = sendCode(t, h, alicePhone)
+	r = h.Client().Post(phonenumber.PathVerify, map[string]any{"phoneNumber": alicePhone, "code": code})
+	if r.StatusCode != 200 {
+		t.Fatalf("second sign-up: %d %s", r.StatusCode, r.Body)
+	}
+	user := r.Object()["user"].(map[string]any)
+	email, _ := user["email"].(string)
+	if user["id"] == firstID || !regexp.MustCompile(`^15551234567-[a-z0-9]{10}@phone-number\.placeholder\.invalid$`).MatchString(email) {
+		t.Fatalf("second user %v", user)
+	}
+}
+
+// send-otp never looks the number up: an account's number and a stranger's get the same
+// bytes, and both get a code (ENUM-03).
+func TestSendOTPSameForEveryNumber(t *testing.T) {
+	h := newHarness(t, &phonenumber.Plugin{})
+	seedUser(t, h, "alice@example.com", alicePhone, pw, true)
+	known := h.Client().Post(phonenumber.PathSendOTP, map[string]any{"phoneNumber": alicePhone})
+	unknown := h.Client().Post(phonenumber.PathSendOTP, map[string]any{"phoneNumber": nobody})
+	if known.StatusCode != 200 || unknown.StatusCode != 200 || !bytes.Equal(known.Body, unknown.Body) {
+		t.Fatalf("known %d %s, unknown %d %s", known.StatusCode, known.Body, unknown.StatusCode, unknown.Body)
+	}
+	sms(t, h, alicePhone, 1)
+	sms(t, h, nobody, 1)
+}
+
+// A cross-site request riding the victim's cookie cannot move a number onto their account
+// (CSRF-01): the engine's origin check refuses it before the code is spent.
+func TestUpdatePhoneNumberCrossSite(t *testing.T) {
+	h := newHarness(t, &phonenumber.Plugin{})
+	alice, _ := h.SignUp("Alice", "alice@example.com", pw)
+	code := sendCode(t, h, alicePhone)
+	alice.Origin = "https://evil.example"
+	r := alice.Post(phonenumber.PathVerify, map[string]any{"phoneNumber": alicePhone, "code": code, "updatePhoneNumber": true})
+	wantErr(t, r, 403, "INVALID_ORIGIN", "Invalid origin")
+	if userByPhone(t, h, alicePhone) != nil {
+		t.Fatal("number attached cross-site")
+	}
+	alice.Origin = authcoretest.BaseURL
+	if r := alice.Post(phonenumber.PathVerify, map[string]any{"phoneNumber": alicePhone, "code": code, "updatePhoneNumber": true}); r.StatusCode != 200 {
+		t.Fatalf("same-site with the unspent code: %d %s", r.StatusCode, r.Body)
+	}
+}

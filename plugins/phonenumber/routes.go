@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/gatehouse-auth/gatehouse/authcore"
 	"github.com/gatehouse-auth/gatehouse/authcore/password"
@@ -158,7 +159,7 @@ func (p *Plugin) updatePhoneNumber(c *authcore.Call, phone string) (any, error) 
 		return nil, CodePhoneNumberExist.With(http.StatusBadRequest)
 	}
 	user, err := e.UpdateUser(ctx, s.UserID(), storage.Record{FieldPhoneNumber: phone, FieldPhoneNumberVerified: true})
-	if phoneTaken(err) {
+	if duplicateField(err, FieldPhoneNumber) {
 		return nil, CodePhoneNumberExist.With(http.StatusBadRequest) // claimed concurrently
 	}
 	if err != nil {
@@ -189,9 +190,20 @@ func (p *Plugin) signUp(c *authcore.Call, phone string) (storage.Record, error) 
 	u[FieldPhoneNumber] = phone
 	u[FieldPhoneNumberVerified] = true
 	created, err := p.engine.CreateUser(c.Context(), u, "")
+	if duplicateField(err, "email") {
+		// An earlier account kept this placeholder after giving the number up (update-user
+		// with phoneNumber null): the new owner gets a distinct one.
+		tag, rerr := p.engine.Random().String(10, "abcdefghijklmnopqrstuvwxyz0123456789")
+		if rerr != nil {
+			return nil, authcore.Internal(rerr)
+		}
+		local, domain, _ := strings.Cut(u.String("email"), "@")
+		u["email"] = local + "-" + tag + "@" + domain
+		created, err = p.engine.CreateUser(c.Context(), u, "")
+	}
 	switch {
-	case phoneTaken(err):
-		return nil, CodePhoneNumberExist.With(http.StatusBadRequest)
+	case duplicateField(err, FieldPhoneNumber):
+		return nil, CodePhoneNumberExist.With(http.StatusBadRequest) // claimed concurrently
 	case err != nil:
 		return nil, authcore.CodeFailedToCreateUser.With(http.StatusUnprocessableEntity).Wrap(err)
 	}

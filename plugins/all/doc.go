@@ -1,5 +1,11 @@
 // Package all links every Gatehouse plugin into a binary: import it for its side effects
 // (each plugin registers itself as a Caddy module in the gatehouse.plugins namespace).
-//
-// Plugins arrive one package each under plugins/; this list grows with them.
 package all
+
+import (
+	// Issue 4: alternate identities and passwordless sign-in.
+	_ "github.com/gatehouse-auth/gatehouse/plugins/anonymous"
+	_ "github.com/gatehouse-auth/gatehouse/plugins/magiclink"
+	_ "github.com/gatehouse-auth/gatehouse/plugins/phonenumber"
+	_ "github.com/gatehouse-auth/gatehouse/plugins/username"
+)

@@ -221,7 +221,13 @@ func TestSendVerificationOTPErrors(t *testing.T) {
 		http.StatusBadRequest, "VALIDATION_ERROR", "")
 	fail(t, c.Post(emailotp.PathSendVerificationOTP, map[string]any{"email": "a@example.com"}),
 		http.StatusBadRequest, "VALIDATION_ERROR", "")
-	if n := len(h.Sink.Messages()); n != 0 {
+	// Form-CSRF (spec §4.4): a cross-site navigation and a cross-origin POST are refused.
+	body := map[string]any{"email": "a@example.com", "type": "sign-in"}
+	fail(t, c.Post(emailotp.PathSendVerificationOTP, body, "Origin", "", "Sec-Fetch-Site", "cross-site", "Sec-Fetch-Mode", "navigate", "Sec-Fetch-Dest", "document"),
+		http.StatusForbidden, "CROSS_SITE_NAVIGATION_LOGIN_BLOCKED", "")
+	fail(t, c.Post(emailotp.PathSendVerificationOTP, body, "Origin", "https://evil.example", "Sec-Fetch-Site", "cross-site", "Sec-Fetch-Mode", "cors"),
+		http.StatusForbidden, "INVALID_ORIGIN", "")
+	if n := len(otpMessages(t, h, "a@example.com")); n != 0 {
 		t.Fatalf("%d messages sent for refused requests", n)
 	}
 
@@ -756,9 +762,15 @@ func TestResendReuse(t *testing.T) {
 			h := newHarness(t, &emailotp.Plugin{ResendStrategy: "reuse", StoreOTP: store})
 			h.SignUp("Alice", "alice@example.com", pw)
 			first := sendCode(t, h, "alice@example.com", "forget-password")
+			h.Clock.Advance(time.Minute)
 			second := sendCode(t, h, "alice@example.com", "forget-password")
-			if first != second || len(otpMessages(t, h, "alice@example.com")) != 2 {
+			msgs := otpMessages(t, h, "alice@example.com")
+			if first != second || len(msgs) != 2 {
 				t.Fatalf("reuse sent %q then %q", first, second)
+			}
+			// The live code keeps its expiry, and the second message says so.
+			if msgs[0].ExpiresIn != 5*time.Minute || msgs[1].ExpiresIn != 4*time.Minute {
+				t.Fatalf("expiries %v, %v", msgs[0].ExpiresIn, msgs[1].ExpiresIn)
 			}
 			value := verification(t, h, "forget-password-otp-alice@example.com").String("value")
 			if inClear := storedPart(value) == first; inClear != (store == "plain") {

@@ -5,6 +5,7 @@ package all
 import (
 	// Issue 4: alternate identities and passwordless sign-in.
 	_ "github.com/gatehouse-auth/gatehouse/plugins/anonymous"
+	_ "github.com/gatehouse-auth/gatehouse/plugins/emailotp"
 	_ "github.com/gatehouse-auth/gatehouse/plugins/magiclink"
 	_ "github.com/gatehouse-auth/gatehouse/plugins/phonenumber"
 	_ "github.com/gatehouse-auth/gatehouse/plugins/username"

@@ -69,7 +69,7 @@ var (
 )
 
 // IssueOTP creates the code for identifier, replacing any earlier one (or, with Reuse,
-// returning the live one unchanged), and returns it in clear for delivery.
+// returning the live one with its lifetime restarted), and returns it in clear for delivery.
 func (e *Engine) IssueOTP(ctx context.Context, identifier string, o OTPOptions) (string, error) {
 	o = o.withDefaults()
 	var code string
@@ -83,8 +83,11 @@ func (e *Engine) IssueOTP(ctx context.Context, identifier string, o OTPOptions) 
 			if o.Reuse && o.Storage != OTPHashed && prev.Time("expiresAt").After(now) {
 				stored, attempts := splitOTPValue(prev.String("value"))
 				if c, ok := e.revealOTP(stored, o.Storage); ok && attempts < o.Attempts {
+					// A resend starts the lifetime again, as Better Auth's reuse does.
 					code = c
-					return nil
+					_, err := tx.Update(ctx, ModelVerification, storage.ByID(prev.ID()),
+						storage.Record{"expiresAt": now.Add(o.TTL), "updatedAt": now})
+					return err
 				}
 			}
 			if _, err := tx.DeleteMany(ctx, ModelVerification, storage.Eq("identifier", identifier)); err != nil {

@@ -93,6 +93,16 @@ func TestOTPResend(t *testing.T) {
 	if first != again {
 		t.Fatalf("reuse issued a new code")
 	}
+	// Reuse restarts the lifetime: 4 minutes after the first send and 2 after the resend,
+	// the code is still good.
+	h.Clock.Advance(4 * time.Minute)
+	if _, err := e.IssueOTP(ctx, "r", authcore.OTPOptions{Reuse: true}); err != nil {
+		t.Fatal(err)
+	}
+	h.Clock.Advance(2 * time.Minute)
+	if err := e.CheckOTP(ctx, "r", first, authcore.OTPOptions{}, false); err != nil {
+		t.Fatalf("reused code after its first lifetime: %v", err)
+	}
 	if got, ok, _ := e.PeekOTP(ctx, "r", authcore.OTPOptions{}); !ok || got != first {
 		t.Fatalf("peek = %q %v", got, ok)
 	}

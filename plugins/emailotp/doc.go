@@ -99,7 +99,7 @@
 //
 // Gatehouse differs from Better Auth in storing codes hashed (a keyed MAC) by default, and
 // in refusing at start-up resend_strategy reuse with store_otp hashed (Better Auth silently
-// rotates). With reuse, the live code is sent again with its original expiry.
+// rotates). With reuse, the live code is sent again and its lifetime restarts, as in Better Auth.
 //
 // # Caddyfile
 //

@@ -188,26 +188,14 @@ func (p *Plugin) message(to, code string, t OTPType) authcore.Message {
 	}
 }
 
-// issueAndSend issues a code to identifier and queues its email to the address to. A code
-// sent again under resend_strategy reuse keeps its expiry, and the message says how long it
-// has left.
+// issueAndSend issues a code to identifier and queues its email to the address to. Under
+// resend_strategy reuse the live code is sent again with its lifetime restarted.
 func (p *Plugin) issueAndSend(ctx context.Context, id, to string, t OTPType) error {
-	o := p.issueOptions(t)
-	code, err := p.engine.IssueOTP(ctx, id, o)
+	code, err := p.engine.IssueOTP(ctx, id, p.issueOptions(t))
 	if err != nil {
 		return err
 	}
-	m := p.message(to, code, t)
-	if o.Reuse {
-		row, err := p.engine.FindVerification(ctx, id)
-		if err != nil {
-			return err
-		}
-		if row != nil {
-			m.ExpiresIn = row.Time("expiresAt").Sub(p.engine.Clock().Now())
-		}
-	}
-	p.engine.SendEmail(m)
+	p.engine.SendEmail(p.message(to, code, t))
 	return nil
 }
 

@@ -254,9 +254,13 @@ func (c *deadlineConn) Close() error {
 	return c.Conn.Close()
 }
 
-// classifySMTP marks a server's permanent (5xx) refusal as permanent; 4xx and network
-// failures stay temporary.
+// classifySMTP marks a server's permanent (5xx) refusal and an untrusted certificate as
+// permanent; 4xx and network failures stay temporary.
 func classifySMTP(err error) error {
+	var cv *tls.CertificateVerificationError
+	if errors.As(err, &cv) {
+		return Permanent(err)
+	}
 	var se *gomail.SendError
 	if errors.As(err, &se) && se.ErrorCode() >= 500 && se.ErrorCode() < 600 {
 		return Permanent(err)

@@ -134,8 +134,8 @@ func TestSMTPRefusesInsecure(t *testing.T) {
 		sink := smtpsink.Start(t, smtpsink.Options{Mode: smtpsink.StartTLS, Cert: cert})
 		s := testSMTP(t, sink, func(c *SMTPConfig) { c.TLS = TLSStartTLS })
 		err := s.SendEmail(t.Context(), richMessage("ada@example.com"))
-		if err == nil || !strings.Contains(err.Error(), "certificate") {
-			t.Fatalf("err = %v, want a certificate error", err)
+		if err == nil || !strings.Contains(err.Error(), "certificate") || !IsPermanent(err) {
+			t.Fatalf("err = %v, want a permanent certificate error", err)
 		}
 		if n := len(sink.Messages()); n != 0 {
 			t.Fatalf("%d messages delivered", n)

@@ -15,6 +15,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"io"
+	"log"
 	"math/big"
 	"mime"
 	"mime/multipart"
@@ -88,6 +89,7 @@ func Start(t testing.TB, opts Options) *Sink {
 	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
 	srv.MaxMessageBytes = 10 << 20
 	srv.AllowInsecureAuth = opts.Mode == Plain
+	srv.ErrorLog = log.New(io.Discard, "", 0) // clients hanging up on purpose are not news
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

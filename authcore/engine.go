@@ -19,6 +19,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/authcore/origin"
 	"github.com/gatehouse-auth/gatehouse/authcore/password"
 	"github.com/gatehouse-auth/gatehouse/authcore/ratelimit"
+	"github.com/gatehouse-auth/gatehouse/authcore/templates"
 	"github.com/gatehouse-auth/gatehouse/storage"
 )
 
@@ -37,6 +38,7 @@ type Engine struct {
 	failures ratelimit.Store
 	mailer   EmailSender
 	sms      SMSSender
+	tmpl     *templates.Set
 	log      *slog.Logger
 	clientIP func(*http.Request) string
 	cookies  cookieJar
@@ -65,6 +67,7 @@ type options struct {
 	random   io.Reader
 	mailer   EmailSender
 	sms      SMSSender
+	tmpl     *templates.Set
 	log      *slog.Logger
 	clientIP func(*http.Request) string
 	hasher   password.Hasher
@@ -89,6 +92,10 @@ func WithEmailSender(s EmailSender) Option { return func(o *options) { o.mailer 
 
 // WithSMSSender sets the SMS transport.
 func WithSMSSender(s SMSSender) Option { return func(o *options) { o.sms = s } }
+
+// WithTemplates sets the message templates the engine renders emails and SMS from (D13).
+// Default: the embedded set, [templates.Default].
+func WithTemplates(t *templates.Set) Option { return func(o *options) { o.tmpl = t } }
 
 // WithLogger sets the logger. Default: discard.
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
@@ -137,6 +144,9 @@ func New(cfg Config, opts ...Option) (*Engine, error) {
 	if o.clientIP == nil {
 		o.clientIP = peerIP
 	}
+	if o.tmpl == nil {
+		o.tmpl = templates.Default()
+	}
 	keys, err := keyring.New(cfg.Secret, cfg.PreviousSecrets...)
 	if err != nil {
 		return nil, fmt.Errorf("authcore: secret: %w", err)
@@ -180,6 +190,7 @@ func New(cfg Config, opts ...Option) (*Engine, error) {
 		failures: o.failures,
 		mailer:   o.mailer,
 		sms:      o.sms,
+		tmpl:     o.tmpl,
 		log:      o.log,
 		clientIP: o.clientIP,
 		cookies:  newCookieJar(cfg),

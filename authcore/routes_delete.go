@@ -44,9 +44,8 @@ func (e *Engine) deleteUser(c *Call) (any, error) {
 			cb = "/"
 		}
 		link := e.APIURL(PathDeleteUserCallback) + "?token=" + url.QueryEscape(tok) + "&callbackURL=" + url.QueryEscape(cb)
-		m := e.linkMessage("delete-account", s.User.String("email"), "Confirm account deletion", "Use this link to delete your account. This cannot be undone.", link)
-		m.Data.Token = tok
-		e.SendEmail(m)
+		e.SendEmail(Message{Type: "delete-account", To: s.User.String("email"),
+			Data: MessageData{URL: link, Token: tok}, ExpiresIn: cfg.DeleteTokenExpiresIn})
 		return map[string]any{"success": true, "message": "Verification email sent"}, nil
 	}
 	if pw == "" && !e.fresh(s) {

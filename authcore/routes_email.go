@@ -28,9 +28,8 @@ func (e *Engine) sendVerificationLink(ctx context.Context, user storage.Record, 
 		return err
 	}
 	link := e.verificationLink(tok, callbackURL)
-	m := e.linkMessage("verify-email", email, "Verify your email address", "Confirm your email address with this link.", link)
-	m.Data.Token = tok
-	e.SendEmail(m)
+	e.SendEmail(Message{Type: "verify-email", To: email, Data: MessageData{URL: link, Token: tok},
+		ExpiresIn: e.cfg.EmailVerification.ExpiresIn})
 	return nil
 }
 
@@ -199,10 +198,8 @@ func (e *Engine) changeEmail(c *Call) (any, error) {
 			return nil, err
 		}
 		link := e.verificationLink(tok, cb)
-		m := e.linkMessage("change-email", old, "Confirm your email change",
-			"Confirm that your address should change to "+newEmail+".", link)
-		m.Data.Token = tok
-		e.SendEmail(m)
+		e.SendEmail(Message{Type: "change-email", To: old, Data: MessageData{URL: link, Token: tok},
+			ExpiresIn: e.cfg.EmailVerification.ExpiresIn, Vars: map[string]string{"newEmail": newEmail}})
 		return map[string]any{"status": true}, nil
 	}
 	if err := e.sendChangeVerification(s.User, newEmail, cb); err != nil {
@@ -218,8 +215,7 @@ func (e *Engine) sendChangeVerification(user storage.Record, newEmail, cb string
 		return err
 	}
 	link := e.verificationLink(tok, cb)
-	m := e.linkMessage("verify-email", newEmail, "Verify your new email address", "Confirm your new email address with this link.", link)
-	m.Data.Token = tok
-	e.SendEmail(m)
+	e.SendEmail(Message{Type: "verify-email", To: newEmail, Data: MessageData{URL: link, Token: tok},
+		ExpiresIn: e.cfg.EmailVerification.ExpiresIn})
 	return nil
 }

@@ -97,9 +97,9 @@ func (e *Engine) requestPasswordReset(c *Call) (any, error) {
 			cb = "/" // the link must still land somewhere trusted
 		}
 		link := e.APIURL(PathResetPassword+"/"+token) + "?callbackURL=" + url.QueryEscape(cb)
-		m := e.linkMessage("reset-password", email, "Reset your password", "Use this link to choose a new password. It expires in one hour.", link)
-		m.Data.Token = token
-		return e.mailer.SendEmail(ctx, m)
+		return e.deliverEmail(ctx, Message{Type: "reset-password", To: email,
+			Data:      MessageData{URL: link, Token: token},
+			ExpiresIn: e.cfg.EmailAndPassword.ResetPasswordTokenExpiresIn})
 	})
 	return map[string]any{"status": true, "message": resetMessage}, nil
 }

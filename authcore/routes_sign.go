@@ -99,9 +99,9 @@ func (e *Engine) notifyExistingAccount(email string) {
 	if e.mailer == nil {
 		return
 	}
-	link := e.baseURL.String()
-	e.SendEmail(e.linkMessage("account-exists", email, "Sign-up attempt with your address",
-		"Someone tried to create an account with this email address, which already has one. If it was you, sign in or reset your password.", link))
+	// No link: the message points at the app (its base URL), and a webhook receiver gets
+	// no data it could mistake for a token.
+	e.SendEmail(Message{Type: "account-exists", To: email})
 }
 
 func (e *Engine) domainAllowed(email string) bool {

@@ -3,9 +3,10 @@ package authcore
 import (
 	"context"
 	"fmt"
-	"html"
 	"log/slog"
 	"time"
+
+	"github.com/gatehouse-auth/gatehouse/authcore/templates"
 )
 
 // Message is one email or SMS. Type is an open list ("verify-email", "reset-password",
@@ -57,31 +58,88 @@ func (e *Engine) Defer(name string, job func(ctx context.Context) error) {
 	e.jobs.submit(name, job)
 }
 
-// SendEmail queues an email for delivery after the response.
+// SendEmail renders the message from its Type (see renderEmail) and queues it for delivery
+// after the response.
 func (e *Engine) SendEmail(m Message) {
 	if e.mailer == nil {
 		e.log.Warn("no mailer configured; message dropped", "type", m.Type)
 		return
 	}
+	m = e.renderEmail(m)
 	e.Defer("email "+m.Type, func(ctx context.Context) error { return e.mailer.SendEmail(ctx, m) })
 }
 
-// SendSMS queues an SMS for delivery after the response.
+// SendSMS renders the message's text from its Type when it has none and queues it for
+// delivery after the response.
 func (e *Engine) SendSMS(m Message) {
 	if e.sms == nil {
 		e.log.Warn("no SMS sender configured; message dropped", "type", m.Type)
 		return
 	}
+	m = e.renderSMS(m)
 	e.Defer("sms "+m.Type, func(ctx context.Context) error { return e.sms.SendSMS(ctx, m) })
 }
 
-// linkMessage builds a plain message carrying one link. Richer templates belong to the
-// delivery layer; this keeps core messages readable on their own.
-func (e *Engine) linkMessage(typ, to, subject, intro, link string) Message {
-	text := fmt.Sprintf("%s\n\n%s\n\n%s\n%s\n", e.cfg.AppName, intro, link, e.baseURL.String())
-	htmlBody := fmt.Sprintf(`<p><strong>%s</strong></p><p>%s</p><p><a href="%s">%s</a></p>`,
-		html.EscapeString(e.cfg.AppName), html.EscapeString(intro), html.EscapeString(link), html.EscapeString(link))
-	return Message{Type: typ, To: to, Subject: subject, Text: text, HTML: htmlBody, Data: MessageData{URL: link}}
+// deliverEmail renders and sends an email now, for work that already runs on the background
+// queue.
+func (e *Engine) deliverEmail(ctx context.Context, m Message) error {
+	if err := e.mailer.SendEmail(ctx, e.renderEmail(m)); err != nil {
+		return fmt.Errorf("email %s: %w", m.Type, err) // the type, never the address
+	}
+	return nil
+}
+
+// templateData is what the templates see of a message.
+func (e *Engine) templateData(m Message) templates.Data {
+	return templates.Data{
+		AppName: e.cfg.AppName, BaseURL: e.baseURL.String(), To: m.To,
+		URL: m.Data.URL, Token: m.Data.Token, OTP: m.Data.OTP,
+		ExpiresIn: templates.Human(m.ExpiresIn), Vars: m.Vars,
+	}
+}
+
+// renderEmail fills an email's empty Subject, and its body when both Text and HTML are
+// empty, from the templates of its Type (D13). A sender that wrote its own body keeps it.
+// When the configured templates fail at run time, the failure is logged and the embedded
+// defaults are used, so a message is never lost to a template.
+func (e *Engine) renderEmail(m Message) Message {
+	needBody := m.Text == "" && m.HTML == ""
+	if m.Subject != "" && !needBody {
+		return m
+	}
+	d := e.templateData(m)
+	r, err := e.tmpl.Render(m.Type, d)
+	if err != nil {
+		e.log.Error("rendering email failed; using the default template", "type", m.Type, "error", err.Error())
+		if r, err = templates.Default().Render(m.Type, d); err != nil {
+			e.log.Error("rendering email with the default template failed", "type", m.Type, "error", err.Error())
+		}
+	}
+	if m.Subject == "" {
+		m.Subject = r.Subject
+	}
+	if needBody {
+		m.Text, m.HTML = r.Text, r.HTML
+	}
+	return m
+}
+
+// renderSMS fills an SMS's empty Text from the templates of its Type; Subject and HTML
+// stay empty.
+func (e *Engine) renderSMS(m Message) Message {
+	if m.Text != "" {
+		return m
+	}
+	d := e.templateData(m)
+	text, err := e.tmpl.RenderSMS(m.Type, d)
+	if err != nil {
+		e.log.Error("rendering SMS failed; using the default template", "type", m.Type, "error", err.Error())
+		if text, err = templates.Default().RenderSMS(m.Type, d); err != nil {
+			e.log.Error("rendering SMS with the default template failed", "type", m.Type, "error", err.Error())
+		}
+	}
+	m.Text = text
+	return m
 }
 
 // jobQueue is a bounded FIFO of background jobs run by one worker.

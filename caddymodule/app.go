@@ -62,6 +62,19 @@ type App struct {
 	// PluginsRaw enables plugins by name (gatehouse.plugins namespace).
 	PluginsRaw caddy.ModuleMap `json:"plugins,omitempty" caddy:"namespace=gatehouse.plugins"`
 
+	// MailerRaw is the email transport (gatehouse.mailers namespace: log, smtp, webhook,
+	// or a third party's), wrapped in bounded retries unless it is development-only.
+	// Default: log when base_url is a loopback address; otherwise none, and the features
+	// that need email answer as Better Auth does when they are not set up (D13).
+	MailerRaw json.RawMessage `json:"mailer,omitempty" caddy:"namespace=gatehouse.mailers inline_key=transport"`
+	// SMSRaw is the SMS transport (gatehouse.sms namespace: log, webhook, twilio, or a
+	// third party's). Default: log when base_url is a loopback address; otherwise none.
+	SMSRaw json.RawMessage `json:"sms,omitempty" caddy:"namespace=gatehouse.sms inline_key=transport"`
+	// Templates is a directory of message templates overriding the embedded ones
+	// (<type>.subject.txt, <type>.txt, <type>.html, layout.txt, layout.html; see
+	// authcore/templates). Default: the embedded templates.
+	Templates string `json:"templates,omitempty"`
+
 	engine  *authcore.Engine
 	store   StorageModule
 	state   string
@@ -171,12 +184,16 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
+	deliveryOpts, err := a.deliveryOptions(ctx, cfg.BaseURL)
+	if err != nil {
+		return err
+	}
 	a.state = store.Key()
 	st, err := loadState(a.state)
 	if err != nil {
 		return err
 	}
-	a.engine, err = authcore.New(cfg,
+	a.engine, err = authcore.New(cfg, append(deliveryOpts,
 		authcore.WithStore(store.Store()),
 		authcore.WithLogger(slog.New(zapslog.NewHandler(a.logger.Core()))),
 		authcore.WithClientIP(clientIP),
@@ -184,7 +201,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 		authcore.WithRateLimiter(st.limiter),
 		authcore.WithFailureLimiter(st.failures),
 		authcore.WithSessionCache(st.cache),
-	)
+	)...)
 	if err != nil {
 		return err
 	}

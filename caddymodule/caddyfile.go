@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/gatehouse-auth/gatehouse/caddymodule/caddyopts"
+	"github.com/gatehouse-auth/gatehouse/delivery"
 )
 
 func init() {
@@ -58,6 +60,22 @@ func init() {
 //	    }
 //	    disabled_paths <path...>
 //	    allow_unlinking_all
+//	    mailer log
+//	    mailer smtp {
+//	        host <host>  port <port>  username <user>  password <password>  from <address>
+//	        tls starttls|implicit|none  connect_timeout 10s  send_timeout 30s  ca_file <pem>
+//	    }
+//	    mailer webhook <url> [{
+//	        secret <key>
+//	    }]
+//	    sms log
+//	    sms webhook <url> [{
+//	        secret <key>
+//	    }]
+//	    sms twilio {
+//	        account_sid <sid>  auth_token <token>  from <number>  api_url <url>
+//	    }
+//	    templates <dir>
 //	    <plugin_name> [{ plugin options }]
 //	}
 //
@@ -65,6 +83,9 @@ func init() {
 // after every "{", so a block never fits on one line). List options (previous_secrets,
 // trusted_origins, disabled_paths, allowed_domains) take the rest of their line and may be
 // repeated; rate-limit rules may be repeated; any other option given twice is an error.
+// `mailer` and `sms` name a module of the gatehouse.mailers / gatehouse.sms namespace, which
+// reads the rest of its line and its block; `mailer log` and `sms log` are refused unless
+// base_url is a loopback address (D13).
 func parseGlobal(d *caddyfile.Dispenser, existing any) (any, error) {
 	app := new(App)
 	if existing != nil {
@@ -131,6 +152,9 @@ func parseGlobal(d *caddyfile.Dispenser, existing any) (any, error) {
 			"delete_token_expires_in":          caddyopts.Duration((*time.Duration)(&user.DeleteTokenExpiresIn)),
 		}),
 		"rate_limit": {Arity: -1}, // handled below: "off" or a block
+		"mailer":     {Arity: -1}, // handled below: a transport module
+		"sms":        {Arity: -1},
+		"templates":  caddyopts.String(&app.Templates),
 	}
 	for d.NextBlock(0) {
 		key := d.Val()
@@ -141,6 +165,19 @@ func parseGlobal(d *caddyfile.Dispenser, existing any) (any, error) {
 		if key == "rate_limit" {
 			if err := parseRateLimit(d, &rl); err != nil {
 				return nil, err
+			}
+			continue
+		}
+		if key == "mailer" || key == "sms" {
+			ns := map[string]string{"mailer": "gatehouse.mailers", "sms": "gatehouse.sms"}[key]
+			raw, err := parseTransport(d, key, ns)
+			if err != nil {
+				return nil, err
+			}
+			if key == "mailer" {
+				app.MailerRaw = raw
+			} else {
+				app.SMSRaw = raw
 			}
 			continue
 		}
@@ -158,6 +195,9 @@ func parseGlobal(d *caddyfile.Dispenser, existing any) (any, error) {
 		if err := o.Set(args); err != nil {
 			return nil, d.Errf("gatehouse %s: %v", key, err)
 		}
+	}
+	if err := checkDevTransports(d, app); err != nil {
+		return nil, err
 	}
 	if used["session"] {
 		app.Session = &sess
@@ -202,6 +242,46 @@ func parseRateLimit(d *caddyfile.Dispenser, rl *RateLimitConfig) error {
 			return nil
 		}},
 	})
+}
+
+// parseTransport reads `mailer|sms <transport> [args] [{ options }]`: the transport is a
+// module of namespace ns, which parses its own segment when it can.
+func parseTransport(d *caddyfile.Dispenser, option, ns string) (json.RawMessage, error) {
+	if !d.NextArg() {
+		return nil, d.Errf("gatehouse %s: name a transport (%s)", option, moduleNames(ns))
+	}
+	name := d.Val()
+	info, err := caddy.GetModule(ns + "." + name)
+	if err != nil {
+		return nil, d.Errf("gatehouse %s: unknown transport %q (valid: %s)", option, name, moduleNames(ns))
+	}
+	mod := info.New()
+	if um, ok := mod.(caddyfile.Unmarshaler); ok {
+		if err := um.UnmarshalCaddyfile(d.NewFromNextSegment()); err != nil {
+			return nil, fmt.Errorf("gatehouse %s %s: %w", option, name, err)
+		}
+	} else if d.NextArg() || d.NextBlock(d.Nesting()) {
+		return nil, d.Errf("gatehouse %s %s: the transport takes no options", option, name)
+	}
+	return caddyconfig.JSONModuleObject(mod, "transport", name, nil), nil
+}
+
+// checkDevTransports refuses `mailer log` / `sms log` with a base_url that is not loopback
+// (D13) when both are written out; placeholders are checked again at provision.
+func checkDevTransports(d *caddyfile.Dispenser, app *App) error {
+	if app.BaseURL == "" || strings.Contains(app.BaseURL, "{") || delivery.IsLoopbackURL(app.BaseURL) {
+		return nil
+	}
+	for _, option := range []string{"mailer", "sms"} {
+		raw := map[string]json.RawMessage{"mailer": app.MailerRaw, "sms": app.SMSRaw}[option]
+		var t struct {
+			Transport string `json:"transport"`
+		}
+		if raw != nil && json.Unmarshal(raw, &t) == nil && t.Transport == "log" {
+			return d.Errf("gatehouse: `%s log` writes sign-in links and codes to the log and is allowed only when base_url is a loopback address, not %s (D13)", option, app.BaseURL)
+		}
+	}
+	return nil
 }
 
 // parsePlugin enables the plugin named key (module gatehouse.plugins.<key>), letting it read

@@ -8,6 +8,8 @@
 //	                            guards every other request (ordered right after basic_auth)
 //	gatehouse.storage.bbolt     the embedded store (the default)
 //	gatehouse.plugins.<name>    plugins (see plugins/)
+//	gatehouse.mailers.<name>    email transports: log, smtp, webhook (delivery.go; D13)
+//	gatehouse.sms.<name>        SMS transports: log, webhook, twilio
 //	admin.api.gatehouse         user and session management for the CLI
 //
 // Config flows one way: Caddyfile → JSON → App.Provision → authcore.Engine. The bbolt handle,

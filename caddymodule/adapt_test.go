@@ -289,3 +289,34 @@ func mustConfig(t *testing.T, js []byte) *caddy.Config {
 	}
 	return cfg
 }
+
+// TestSecretPlaceholder: secret and previous_secrets accept {env.*} placeholders, as the
+// README shows; an unset variable stops start-up instead of becoming an empty or literal
+// secret.
+func TestSecretPlaceholder(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("XDG_DATA_HOME", filepath.Join(dir, "data"))
+	t.Setenv("XDG_CONFIG_HOME", filepath.Join(dir, "config"))
+	out, err := adapt(`{
+	admin off
+	gatehouse {
+		base_url http://localhost:8080
+		secret {env.GH_TEST_SECRET}
+		previous_secrets {env.GH_TEST_OLD_SECRET}
+		storage bbolt ` + filepath.Join(dir, "g.db") + `
+	}
+}
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("GH_TEST_SECRET", "0123456789abcdef0123456789abcdef-from-env")
+	t.Setenv("GH_TEST_OLD_SECRET", "fedcba9876543210fedcba9876543210-from-env")
+	if err := caddy.Validate(mustConfig(t, out)); err != nil {
+		t.Fatalf("secret from the environment: %v", err)
+	}
+	t.Setenv("GH_TEST_SECRET", "")
+	if err := caddy.Validate(mustConfig(t, out)); err == nil || !strings.Contains(err.Error(), "secret") {
+		t.Fatalf("unset secret variable: err = %v, want a secret error", err)
+	}
+}

@@ -173,14 +173,26 @@ func (a *App) Provision(ctx caddy.Context) error {
 		}
 		a.plugins = append(a.plugins, p)
 	}
-	secret := a.Secret
+	// Secrets may come from placeholders ({env.GATEHOUSE_SECRET}); an empty one is an error,
+	// never a weak secret.
+	repl := caddy.NewReplacer()
+	secret, err := replace(repl, "secret", a.Secret)
+	if err != nil {
+		return err
+	}
+	previous := make([]string, len(a.PreviousSecrets))
+	for i, p := range a.PreviousSecrets {
+		if previous[i], err = replace(repl, "previous_secrets", p); err != nil {
+			return err
+		}
+	}
 	if secret == "" {
 		secret, err = loadOrCreateSecret(a.logger)
 		if err != nil {
 			return err
 		}
 	}
-	cfg, err := a.engineConfig(secret)
+	cfg, err := a.engineConfig(secret, previous)
 	if err != nil {
 		return err
 	}
@@ -226,7 +238,7 @@ func clientIP(r *http.Request) string {
 }
 
 // engineConfig maps the Caddy config onto authcore's.
-func (a *App) engineConfig(secret string) (authcore.Config, error) {
+func (a *App) engineConfig(secret string, previous []string) (authcore.Config, error) {
 	if a.BaseURL == "" {
 		return authcore.Config{}, errors.New("gatehouse: base_url is required (links and redirects are built from it, never from the Host header)")
 	}
@@ -235,7 +247,7 @@ func (a *App) engineConfig(secret string) (authcore.Config, error) {
 	}
 	cfg := authcore.Config{
 		AppName: a.AppName, BaseURL: strings.TrimSuffix(a.BaseURL, "/"), BasePath: a.BasePath,
-		Secret: secret, PreviousSecrets: a.PreviousSecrets, TrustedOrigins: a.TrustedOrigins,
+		Secret: secret, PreviousSecrets: previous, TrustedOrigins: a.TrustedOrigins,
 		DisabledPaths: a.DisabledPaths,
 	}
 	cfg.Cookies.Domain = a.CookieDomain

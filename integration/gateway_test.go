@@ -328,7 +328,8 @@ func (g *gateway) signIn(a account) account {
 
 // wantIdentity checks that the upstream got exactly the identity headers of a: one value
 // each, and the email with its verified flag only when the email is verified (D1) — which
-// sign-up through this gateway never is, as no mailer is configured.
+// sign-up through this gateway never is, as nobody follows the verification link the log
+// mailer writes.
 func wantIdentity(t *testing.T, s seen, a account) {
 	t.Helper()
 	role := a.role

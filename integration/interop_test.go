@@ -40,6 +40,7 @@ func TestInterop(t *testing.T) {
 
 	ports := freePorts(t, 2)
 	gw, app := ports[0], ports[1]
+	sink := newMessageSink(t)
 	// Rate limiting is off: the suite signs in many times per second from one IP. The
 	// upstream echoes the identity headers and the Cookie header it receives
 	// (interop/test/gateway.test.mjs parses this exact format).
@@ -49,6 +50,19 @@ func TestInterop(t *testing.T) {
 		base_url http://localhost:%[1]d
 		storage bbolt gatehouse.db
 		rate_limit off
+		mailer webhook %[3]s {
+			secret %[4]s
+		}
+		sms webhook %[3]s {
+			secret %[4]s
+		}
+		username
+		anonymous
+		magic_link
+		email_otp
+		phone_number {
+			sign_up_on_verification
+		}
 	}
 }
 http://localhost:%[1]d {
@@ -62,7 +76,7 @@ http://:%[2]d {
 	respond /health "ok"
 	respond "upstream id=[{header.X-Auth-User-Id}] email=[{header.X-Auth-User-Email}] cookie=[{header.Cookie}]"
 }
-`, gw, app)
+`, gw, app, sink.HookURL(), sinkSecret)
 	base := fmt.Sprintf("http://localhost:%d", gw)
 	StartServer(t, cf, base+"/health")
 
@@ -70,7 +84,7 @@ http://:%[2]d {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, "--test")
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GATEHOUSE_URL="+base, "NO_COLOR=1", "FORCE_COLOR=0")
+	cmd.Env = append(os.Environ(), "GATEHOUSE_URL="+base, "GATEHOUSE_MESSAGES_URL="+sink.srv.URL, "NO_COLOR=1", "FORCE_COLOR=0")
 	// On timeout only what this test started is killed: node and the per-file test
 	// processes it spawned, which share the new process group (see killGroup).
 	killGroup(cmd)
@@ -89,6 +103,9 @@ http://:%[2]d {
 			t.Fatalf("node --test failed (%v); see the node: lines above", err)
 		}
 		t.Fatalf("running node --test: %v", err)
+	}
+	if n := sink.Refused(); n > 0 {
+		t.Errorf("%d webhooks failed signature verification", n)
 	}
 	t.Logf("node --test passed in %v", time.Since(start).Round(time.Millisecond))
 }

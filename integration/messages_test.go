@@ -1,18 +1,16 @@
 package integration
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-auth/gatehouse/delivery"
 )
 
 // sinkSecret signs the gateway's webhooks in tests (Standard Webhooks "whsec_" form).
@@ -72,7 +70,7 @@ func (s *messageSink) receive(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var m sinkMessage
-	if !verifyWebhook(r.Header, body) || json.Unmarshal(body, &m) != nil {
+	if delivery.VerifyWebhook(sinkSecret, r.Header, body, time.Now(), 5*time.Minute) != nil || json.Unmarshal(body, &m) != nil {
 		s.mu.Lock()
 		s.bad++
 		s.mu.Unlock()
@@ -85,34 +83,6 @@ func (s *messageSink) receive(w http.ResponseWriter, r *http.Request) {
 	s.arrive = make(chan struct{})
 	s.mu.Unlock()
 	w.WriteHeader(http.StatusNoContent)
-}
-
-// verifyWebhook checks the Standard Webhooks signature: HMAC-SHA256 over "id.timestamp.body"
-// with the secret, base64, in one of the space-separated "v1,<sig>" entries; the timestamp
-// must be within five minutes.
-func verifyWebhook(h http.Header, body []byte) bool {
-	id, ts := h.Get("webhook-id"), h.Get("webhook-timestamp")
-	unix, err := strconv.ParseInt(ts, 10, 64)
-	if id == "" || err != nil {
-		return false
-	}
-	if d := time.Since(time.Unix(unix, 0)); d > 5*time.Minute || d < -5*time.Minute {
-		return false
-	}
-	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(sinkSecret, "whsec_"))
-	if err != nil {
-		return false
-	}
-	mac := hmac.New(sha256.New, key)
-	mac.Write([]byte(id + "." + ts + "."))
-	mac.Write(body)
-	want := "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil))
-	for _, sig := range strings.Fields(h.Get("webhook-signature")) {
-		if hmac.Equal([]byte(sig), []byte(want)) {
-			return true
-		}
-	}
-	return false
 }
 
 // take removes and returns the oldest message to that address of that type, waiting up to

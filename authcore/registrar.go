@@ -183,7 +183,8 @@ type registry struct {
 	plugins           []string // IDs in registration order
 	verifyEmail       VerificationEmailer
 	verifyEmailOwner  string
-	conflicts         []uniqueConflict // see conflicts.go
+	conflicts         []uniqueConflict  // see conflicts.go
+	credentials       []credentialModel // see claim.go
 }
 
 type reservedPrefix struct {

@@ -210,8 +210,11 @@ func (p *Plugin) signIn(c *authcore.Call) (any, error) {
 			return nil, err
 		}
 	} else if !user.Bool("emailVerified") {
-		if user, err = p.adopt(ctx, user.ID()); err != nil {
+		if user, err = p.engine.ClaimEmail(ctx, user.ID()); err != nil {
 			return nil, err
+		}
+		if user == nil {
+			return nil, CodeInvalidOTP.With(http.StatusBadRequest) // deleted meanwhile
 		}
 	}
 	s, err := c.SignIn(user, authcore.SignInOptions{Method: "email-otp"})
@@ -241,46 +244,17 @@ func (p *Plugin) createUser(c *authcore.Call, email string) (storage.Record, err
 		// Created meanwhile by a concurrent sign-up: the code proves this address all the same.
 		if user, err = p.engine.UserByEmail(c.Context(), email); err == nil && user != nil {
 			if !user.Bool("emailVerified") {
-				return p.adopt(c.Context(), user.ID())
+				user, err = p.engine.ClaimEmail(c.Context(), user.ID())
 			}
-			return user, nil
+			if err == nil && user != nil {
+				return user, nil
+			}
 		}
 	}
 	if err != nil || user == nil {
 		return nil, authcore.CodeFailedToCreateUser.With(http.StatusUnprocessableEntity).Wrap(err)
 	}
 	return user, nil
-}
-
-// adopt hands an unverified account to the owner of its address, whom a code just proved:
-// whatever was attached before the proof — a password, linked accounts, sessions — may be
-// someone else's (account pre-hijacking), so it is removed and the address marked verified,
-// as Better Auth's revokeUnprovenAccountAccess does.
-func (p *Plugin) adopt(ctx context.Context, userID string) (storage.Record, error) {
-	var out storage.Record
-	err := p.engine.Store().Tx(ctx, func(tx storage.Adapter) error {
-		user, err := tx.FindOne(ctx, authcore.ModelUser, storage.ByID(userID))
-		if err != nil {
-			return err
-		}
-		if user.Bool("emailVerified") {
-			out = user
-			return nil
-		}
-		if _, err := tx.DeleteMany(ctx, authcore.ModelAccount, storage.Eq("userId", userID)); err != nil {
-			return err
-		}
-		if _, err := tx.DeleteMany(ctx, authcore.ModelSession, storage.Eq("userId", userID)); err != nil {
-			return err
-		}
-		out, err = tx.Update(ctx, authcore.ModelUser, storage.ByID(userID),
-			storage.Record{"emailVerified": true, "updatedAt": p.engine.Clock().Now()})
-		return err
-	})
-	if err != nil {
-		return nil, authcore.Internal(err)
-	}
-	return out, nil
 }
 
 // requestPasswordReset is POST /email-otp/request-password-reset and its deprecated alias

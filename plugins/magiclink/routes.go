@@ -171,7 +171,7 @@ func (p *Plugin) verify(c *authcore.Call) (any, error) {
 		}
 	}
 	if !user.Bool("emailVerified") {
-		if user, err = p.promote(ctx, user.ID()); err != nil {
+		if user, err = e.ClaimEmail(ctx, user.ID()); err != nil {
 			return nil, err
 		}
 		if user == nil {

@@ -156,13 +156,8 @@ func (e *Engine) resetPassword(c *Call) (any, error) {
 	if user == nil {
 		return nil, CodeUserNotFound.With(http.StatusBadRequest)
 	}
-	if err := e.SetUserPassword(ctx, user.ID(), pw); err != nil {
+	if err := e.ResetPassword(ctx, user.ID(), pw); err != nil {
 		return nil, err
-	}
-	if e.cfg.EmailAndPassword.RevokeSessionsOnPasswordReset {
-		if _, err := e.RevokeUserSessions(ctx, user.ID(), ""); err != nil {
-			return nil, err
-		}
 	}
 	return map[string]any{"status": true}, nil
 }

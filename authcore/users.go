@@ -177,6 +177,22 @@ func (e *Engine) CheckUserPassword(ctx context.Context, userID, pw string) (ok, 
 	return ok, true, nil
 }
 
+// ResetPassword is the last step of every password reset (link, email code, SMS code): the
+// new password replaces (or creates) the credential password, and with
+// revoke_sessions_on_password_reset every session of the user ends. Callers check the
+// password policy first (CheckNewPassword), so a refused password spends no token or code.
+func (e *Engine) ResetPassword(ctx context.Context, userID, pw string) error {
+	if err := e.SetUserPassword(ctx, userID, pw); err != nil {
+		return AsError(err)
+	}
+	if e.cfg.EmailAndPassword.RevokeSessionsOnPasswordReset {
+		if _, err := e.RevokeUserSessions(ctx, userID, ""); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // SetUserPassword replaces (or creates) the user's credential password.
 func (e *Engine) SetUserPassword(ctx context.Context, userID, pw string) error {
 	h, err := e.HashPassword(pw)

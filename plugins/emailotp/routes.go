@@ -300,16 +300,11 @@ func (p *Plugin) resetPassword(c *authcore.Call) (any, error) {
 	if user == nil {
 		return nil, authcore.CodeUserNotFound.With(http.StatusBadRequest)
 	}
-	if err := p.engine.SetUserPassword(ctx, user.ID(), pw); err != nil {
-		return nil, authcore.AsError(err)
+	if err := p.engine.ResetPassword(ctx, user.ID(), pw); err != nil {
+		return nil, err
 	}
 	if !user.Bool("emailVerified") {
 		if _, err := p.engine.UpdateUser(ctx, user.ID(), storage.Record{"emailVerified": true}); err != nil {
-			return nil, err
-		}
-	}
-	if p.cfg.EmailAndPassword.RevokeSessionsOnPasswordReset {
-		if _, err := p.engine.RevokeUserSessions(ctx, user.ID(), ""); err != nil {
 			return nil, err
 		}
 	}

@@ -80,7 +80,6 @@ type Plugin struct {
 	emailDomain string
 	sendRule    ratelimit.Rule
 	limitSends  bool
-	revoke      bool // email_and_password.revoke_sessions_on_password_reset
 	maxPassword int
 }
 
@@ -97,7 +96,6 @@ func (p *Plugin) Register(r *authcore.Registrar) error {
 	p.engine = e
 	cfg := e.Config()
 	p.limitSends = !cfg.RateLimit.Disabled
-	p.revoke = cfg.EmailAndPassword.RevokeSessionsOnPasswordReset
 	p.maxPassword = cfg.EmailAndPassword.MaxPasswordLength
 	if err := registerSchema(r); err != nil {
 		return err

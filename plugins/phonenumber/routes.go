@@ -271,13 +271,8 @@ func (p *Plugin) resetPassword(c *authcore.Call) (any, error) {
 	if err := p.checkCode(ctx, id, c.Body.String("otp"), true); err != nil {
 		return nil, err
 	}
-	if err := e.SetUserPassword(ctx, user.ID(), pw); err != nil {
-		return nil, authcore.AsError(err)
-	}
-	if p.revoke {
-		if _, err := e.RevokeUserSessions(ctx, user.ID(), ""); err != nil {
-			return nil, err
-		}
+	if err := e.ResetPassword(ctx, user.ID(), pw); err != nil {
+		return nil, err
 	}
 	return map[string]any{"status": true}, nil
 }

@@ -180,19 +180,13 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
-	previous := make([]string, len(a.PreviousSecrets))
-	for i, p := range a.PreviousSecrets {
-		if previous[i], err = replace(repl, "previous_secrets", p); err != nil {
-			return err
-		}
-	}
 	if secret == "" {
 		secret, err = loadOrCreateSecret(a.logger)
 		if err != nil {
 			return err
 		}
 	}
-	cfg, err := a.engineConfig(secret, previous)
+	cfg, err := a.engineConfig(secret)
 	if err != nil {
 		return err
 	}
@@ -238,7 +232,14 @@ func clientIP(r *http.Request) string {
 }
 
 // engineConfig maps the Caddy config onto authcore's.
-func (a *App) engineConfig(secret string, previous []string) (authcore.Config, error) {
+func (a *App) engineConfig(secret string) (authcore.Config, error) {
+	previous := make([]string, len(a.PreviousSecrets))
+	for i, p := range a.PreviousSecrets {
+		var err error
+		if previous[i], err = replace(caddy.NewReplacer(), "previous_secrets", p); err != nil {
+			return authcore.Config{}, err
+		}
+	}
 	if a.BaseURL == "" {
 		return authcore.Config{}, errors.New("gatehouse: base_url is required (links and redirects are built from it, never from the Host header)")
 	}

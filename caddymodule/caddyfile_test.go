@@ -383,7 +383,7 @@ func TestEngineConfigFromCaddyfile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := app.engineConfig("current-secret-current-secret-current", nil)
+	cfg, err := app.engineConfig("current-secret-current-secret-current")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -425,7 +425,7 @@ func TestEngineConfigFromCaddyfile(t *testing.T) {
 	}
 
 	for _, bad := range []string{"", "/relative", "not a url"} {
-		if _, err := (&App{BaseURL: bad}).engineConfig("x", nil); err == nil {
+		if _, err := (&App{BaseURL: bad}).engineConfig("x"); err == nil {
 			t.Errorf("base_url %q accepted", bad)
 		}
 	}

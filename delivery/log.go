@@ -25,15 +25,27 @@ func NewLog(logger *slog.Logger) *Log {
 // SendEmail implements authcore.EmailSender.
 func (l *Log) SendEmail(ctx context.Context, m authcore.Message) error {
 	l.logger.InfoContext(ctx, "email not sent (log transport, development only)",
-		"type", m.Type, "to", m.To, "subject", m.Subject, "url", m.Data.URL, "otp", m.Data.OTP)
+		append([]any{"type", m.Type, "to", m.To, "subject", m.Subject}, secretAttrs(m)...)...)
 	return nil
 }
 
 // SendSMS implements authcore.SMSSender.
 func (l *Log) SendSMS(ctx context.Context, m authcore.Message) error {
 	l.logger.InfoContext(ctx, "SMS not sent (log transport, development only)",
-		"type", m.Type, "to", m.To, "url", m.Data.URL, "otp", m.Data.OTP)
+		append([]any{"type", m.Type, "to", m.To}, secretAttrs(m)...)...)
 	return nil
+}
+
+// secretAttrs are the link and code a developer needs to go on, only those the message has.
+func secretAttrs(m authcore.Message) []any {
+	var out []any
+	if m.Data.URL != "" {
+		out = append(out, "url", m.Data.URL)
+	}
+	if m.Data.OTP != "" {
+		out = append(out, "otp", m.Data.OTP)
+	}
+	return out
 }
 
 // Interface guards

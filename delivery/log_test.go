@@ -30,6 +30,9 @@ func TestLog(t *testing.T) {
 	if strings.Contains(out, "BODY-NOT-LOGGED") {
 		t.Error("the body was logged")
 	}
+	if strings.Contains(out, `otp=""`) || strings.Contains(out, `url=""`) {
+		t.Errorf("empty link or code fields were logged:\n%s", out)
+	}
 	if err := NewLog(nil).SendEmail(t.Context(), authcore.Message{}); err != nil {
 		t.Error(err)
 	}

@@ -188,8 +188,8 @@ func (d *device) sign(a assertion) string {
 	}
 	b64 := base64.RawURLEncoding.EncodeToString
 	resp := map[string]any{
-		"id": b64(a.credID), "rawId": b64(a.credID), "type": "public-key",
-		"authenticatorAttachment": "platform", "clientExtensionResults": map[string]any{},
+		// As the official passkeyClient sends it: clientExtensionResults stripped.
+		"id": b64(a.credID), "rawId": b64(a.credID), "type": "public-key", "authenticatorAttachment": "platform",
 		"response": map[string]any{
 			"clientDataJSON": b64(cdj), "authenticatorData": b64(authData), "signature": b64(sig),
 			"userHandle": b64(a.userHandle),
@@ -367,6 +367,26 @@ func TestRegister(t *testing.T) {
 	if want := `[{"id":"` + base64.RawURLEncoding.EncodeToString(d.cred.ID) + `","type":"public-key"}]`; string(ex) != want {
 		t.Fatalf("excludeCredentials %s, want %s", ex, want)
 	}
+	// Transports reported by the browser are stored comma-joined and offered back.
+	_, resp = attest(o2, rp, virtualwebauthn.AuthenticatorOptions{})
+	var withTransports map[string]any
+	json.Unmarshal([]byte(resp), &withTransports)
+	withTransports["response"].(map[string]any)["transports"] = []string{"internal", "hybrid"}
+	withTransports["authenticatorAttachment"] = "platform"
+	r = c.Post(passkey.PathVerifyRegistration, map[string]any{"response": withTransports})
+	if r.StatusCode != http.StatusOK || r.Object()["transports"] != "internal,hybrid" {
+		t.Fatalf("registration with transports: %d %s", r.StatusCode, r.Body)
+	}
+	_, ar := authOptions(t, c)
+	allow, _ := json.Marshal(ar.Object()["allowCredentials"])
+	if !strings.Contains(string(allow), `"transports":["internal","hybrid"],"type":"public-key"}`) {
+		t.Fatalf("allowCredentials %s", allow)
+	}
+	if n := len(passkeys(t, h, userID(u))); n != 2 {
+		t.Fatalf("%d passkeys", n)
+	}
+	o2, _ = registerOptions(t, c)
+
 	// The same credential again: refused, whoever registers it.
 	resp = virtualwebauthn.CreateAttestationResponse(rp, d.auth, d.cred, *o2)
 	mustStatus(t, c.Post(passkey.PathVerifyRegistration, map[string]any{"response": json.RawMessage(resp)}), http.StatusBadRequest, "PREVIOUSLY_REGISTERED")
@@ -377,7 +397,7 @@ func TestRegister(t *testing.T) {
 	}
 	resp = virtualwebauthn.CreateAttestationResponse(rp, d.auth, d.cred, *ob)
 	mustStatus(t, bob.Post(passkey.PathVerifyRegistration, map[string]any{"response": json.RawMessage(resp)}), http.StatusBadRequest, "PREVIOUSLY_REGISTERED")
-	if n := len(passkeys(t, h, userID(u))); n != 1 {
+	if n := len(passkeys(t, h, userID(u))); n != 2 {
 		t.Fatalf("%d passkeys", n)
 	}
 

@@ -328,5 +328,11 @@ func (p *Plugin) generateBackupCodes(c *authcore.Call) (any, error) {
 	if _, err := p.engine.Store().Update(ctx, ModelTwoFactor, storage.ByID(row.ID()), storage.Record{FieldBackupCodes: stored}); err != nil {
 		return nil, authcore.Internal(err)
 	}
-	return map[string]any{"status": true, "backupCodes": codes}, nil
+	return backupCodesBody{Status: true, BackupCodes: codes}, nil
+}
+
+// backupCodesBody is generate-backup-codes' answer, in Better Auth's key order.
+type backupCodesBody struct {
+	Status      bool     `json:"status"`
+	BackupCodes []string `json:"backupCodes"`
 }

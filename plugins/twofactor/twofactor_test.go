@@ -917,7 +917,7 @@ func testBackupCodes(t *testing.T, store ...authcoretest.Option) {
 	r = a.c.Post(twofactor.PathGenerateBackupCodes, map[string]any{"password": pw})
 	body = wantOK(t, r)
 	fresh := strs(body["backupCodes"])
-	if body["status"] != true || len(fresh) != 10 || !strings.HasPrefix(string(r.Body), `{"backupCodes":`) && !strings.HasPrefix(string(r.Body), `{"status":`) {
+	if body["status"] != true || len(fresh) != 10 || !strings.HasPrefix(string(r.Body), `{"status":true,"backupCodes":["`) {
 		t.Fatalf("body %s", r.Body)
 	}
 	c = pendingIn(t, h, a.email, "totp", "otp")
@@ -1771,4 +1771,24 @@ func TestQRCodePNG(t *testing.T) {
 	if _, err := twofactor.QRCodePNG(uri, 10000); err == nil {
 		t.Error("a 10000-pixel QR code")
 	}
+}
+
+// A user on emailed codes adds an authenticator: it is offered only once confirmed, and
+// confirming it does not rotate the session (two-factor was already on).
+func TestOTPUserAddsTOTP(t *testing.T) {
+	h := newHarness(t, nil)
+	a := signUp(t, h, "alice@example.com")
+	wantOK(t, a.c.Post(twofactor.PathEnable, map[string]any{"password": pw, "method": "otp"}))
+	body := wantOK(t, a.c.Post(twofactor.PathEnable, map[string]any{"password": pw}))
+	a.secret = secretOf(t, body["totpURI"].(string))
+	c := pendingIn(t, h, a.email, "otp")
+	// An unconfirmed authenticator cannot complete a sign-in.
+	wantCode(t, c.Post(twofactor.PathVerifyTOTP, map[string]any{"code": nextCode(t, h, a.secret)}), http.StatusBadRequest, twofactor.CodeTOTPNotEnabled)
+	tok := a.c.CookieValue(cookieSession)
+	r := a.c.Post(twofactor.PathVerifyTOTP, map[string]any{"code": nextCode(t, h, a.secret)})
+	body = wantOK(t, r)
+	if bare, _ := h.Engine.Keys().Verify(mustUnescape(t, tok)); body["token"] != bare || a.c.CookieValue(cookieSession) != tok {
+		t.Fatalf("confirming an added authenticator rotated the session: %s", r.Body)
+	}
+	pendingIn(t, h, a.email, "totp", "otp")
 }

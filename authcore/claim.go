@@ -11,14 +11,16 @@ import (
 // API keys): declared with [Registrar.Credential], removed by [Engine.ClaimEmail].
 type credentialModel struct {
 	model, userField string
+	userFlags        []string
 }
 
 // Credential declares that records of model, owned by the user whose id is in userField, can
 // sign that user in or stand in for a factor. When an unverified account is claimed by the
 // proven owner of its address ([Engine.ClaimEmail]), such records are deleted with the
-// account's passwords and sessions.
-func (r *Registrar) Credential(model, userField string) {
-	r.reg.credentials = append(r.reg.credentials, credentialModel{model: model, userField: userField})
+// account's passwords and sessions, and the boolean user fields userFlags that announce them
+// (twoFactorEnabled) are reset to false.
+func (r *Registrar) Credential(model, userField string, userFlags ...string) {
+	r.reg.credentials = append(r.reg.credentials, credentialModel{model: model, userField: userField, userFlags: userFlags})
 }
 
 // ClaimEmail is the one step every passwordless method (magic link, email code) takes when
@@ -42,14 +44,17 @@ func (e *Engine) ClaimEmail(ctx context.Context, userID string) (storage.Record,
 			out = u
 			return nil
 		}
-		strip := append([]credentialModel{{ModelAccount, "userId"}, {ModelSession, "userId"}}, e.reg.credentials...)
+		set := storage.Record{"emailVerified": true, "updatedAt": e.clock.Now()}
+		strip := append([]credentialModel{{model: ModelAccount, userField: "userId"}, {model: ModelSession, userField: "userId"}}, e.reg.credentials...)
 		for _, c := range strip {
 			if _, err := tx.DeleteMany(ctx, c.model, storage.Eq(c.userField, userID)); err != nil {
 				return err
 			}
+			for _, f := range c.userFlags {
+				set[f] = false
+			}
 		}
-		out, err = tx.Update(ctx, ModelUser, storage.ByID(userID),
-			storage.Record{"emailVerified": true, "updatedAt": e.clock.Now()})
+		out, err = tx.Update(ctx, ModelUser, storage.ByID(userID), set)
 		return err
 	})
 	if err != nil {

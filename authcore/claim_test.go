@@ -19,7 +19,10 @@ func TestClaimEmail(t *testing.T) {
 		}}); err != nil {
 			return err
 		}
-		r.Credential("probeKey", "userId")
+		if err := r.Extend(authcore.ModelUser, storage.Field{Name: "probeKeyEnabled", Type: storage.TypeBoolean}); err != nil {
+			return err
+		}
+		r.Credential("probeKey", "userId", "probeKeyEnabled")
 		return nil
 	}}
 	h := authcoretest.New(t, authcoretest.WithPlugins(keys))
@@ -42,12 +45,15 @@ func TestClaimEmail(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := e.UpdateUser(ctx, verified, storage.Record{"emailVerified": true}); err != nil {
+	if _, err := e.UpdateUser(ctx, verified, storage.Record{"emailVerified": true, "probeKeyEnabled": true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.UpdateUser(ctx, squatter, storage.Record{"probeKeyEnabled": true}); err != nil {
 		t.Fatal(err)
 	}
 
 	u, err := e.ClaimEmail(ctx, squatter)
-	if err != nil || u == nil || !u.Bool("emailVerified") {
+	if err != nil || u == nil || !u.Bool("emailVerified") || u.Bool("probeKeyEnabled") {
 		t.Fatalf("claim: %v %v", u, err)
 	}
 	for _, m := range []string{authcore.ModelAccount, authcore.ModelSession, "probeKey"} {
@@ -56,7 +62,7 @@ func TestClaimEmail(t *testing.T) {
 		}
 	}
 	u, err = e.ClaimEmail(ctx, verified)
-	if err != nil || u == nil {
+	if err != nil || u == nil || !u.Bool("probeKeyEnabled") {
 		t.Fatalf("claim of a verified user: %v %v", u, err)
 	}
 	for _, m := range []string{authcore.ModelAccount, authcore.ModelSession, "probeKey"} {

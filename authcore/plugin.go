@@ -68,10 +68,11 @@ type RequestInterceptor func(c *Call) error
 type ResponseInterceptor func(c *Call)
 
 // SessionGate runs at the one engine step where a sign-in is about to create a session (D11),
-// whatever the sign-in method. It returns nil to let the session be created, or an error to
-// stop: an *Interrupt answers with its response (the two-factor challenge) and creates no
-// session; an *Error refuses the sign-in (a banned user).
-type SessionGate func(c *Call, user storage.Record, method string) error
+// whatever the sign-in method (opt.Method). It returns nil to let the session be created, or
+// an error to stop: an *Interrupt answers with its response (the two-factor challenge) and
+// creates no session; an *Error refuses the sign-in (a banned user). A second-factor gate
+// lets opt.MultiFactor sign-ins through; every other gate applies to them too.
+type SessionGate func(c *Call, user storage.Record, opt SignInOptions) error
 
 // Interrupt is the error a SessionGate returns to answer a sign-in with something other than
 // a session (a two-factor challenge). Handlers propagate it like any error; the pipeline

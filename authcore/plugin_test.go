@@ -368,7 +368,8 @@ type gatePlugin struct {
 
 func (g *gatePlugin) ID() string { return "gatekeeper" }
 func (g *gatePlugin) Register(r *authcore.Registrar) error {
-	r.SessionGate(func(c *authcore.Call, user storage.Record, method string) error {
+	r.SessionGate(func(c *authcore.Call, user storage.Record, opt authcore.SignInOptions) error {
+		method := opt.Method
 		g.log.add("%s %s", user.String("email"), method)
 		switch g.mode.Load() {
 		case 1:

@@ -34,6 +34,10 @@ type SignInOptions struct {
 	// DontRemember makes a browser-session cookie and a short stored lifetime
 	// (rememberMe:false).
 	DontRemember bool
+	// MultiFactor says the sign-in already proved a second factor: a passkey assertion with
+	// user verification, or a passed two-factor challenge. The two-factor gate lets it
+	// through; other gates (a ban) still run.
+	MultiFactor bool
 }
 
 // SignIn is the one step where every sign-in method turns a verified user into a session
@@ -41,7 +45,7 @@ type SignInOptions struct {
 // session is created and its cookies set. Handlers return its error unchanged.
 func (c *Call) SignIn(user storage.Record, opt SignInOptions) (*Session, error) {
 	for _, g := range c.engine.reg.gates {
-		if err := g(c, user, opt.Method); err != nil {
+		if err := g(c, user, opt); err != nil {
 			return nil, err
 		}
 	}

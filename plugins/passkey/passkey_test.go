@@ -640,13 +640,21 @@ type gate struct {
 func (*gate) ID() string { return "test-gate" }
 
 func (g *gate) Register(r *authcore.Registrar) error {
-	r.SessionGate(func(c *authcore.Call, user storage.Record, method string) error {
+	r.SessionGate(func(c *authcore.Call, user storage.Record, opt authcore.SignInOptions) error {
+		// A stand-in for the two-factor gate: it lets multi-factor sign-ins through.
+		method := opt.Method
 		if method == "email" {
 			return nil
+		}
+		if opt.MultiFactor {
+			method += " (multi-factor)"
 		}
 		g.mu.Lock()
 		g.methods = append(g.methods, method)
 		g.mu.Unlock()
+		if opt.MultiFactor {
+			return nil
+		}
 		return &authcore.Interrupt{Response: map[string]any{"twoFactorRedirect": true}}
 	})
 	return nil
@@ -658,8 +666,9 @@ func (g *gate) seen() []string {
 	return append([]string(nil), g.methods...)
 }
 
-// D11: an assertion with user verification is two factors and passes the gates untouched;
-// without it the gate applies with method "passkey".
+// D11: an assertion with user verification is two factors: the gates see a multi-factor
+// sign-in (a second-factor gate lets it through, a ban would still apply); without it the
+// gate applies with method "passkey".
 func TestUserVerificationAndGates(t *testing.T) {
 	g := &gate{}
 	h := newHarness(t, nil, authcoretest.WithPlugins(g))
@@ -670,15 +679,15 @@ func TestUserVerificationAndGates(t *testing.T) {
 	if r.StatusCode != http.StatusOK || !hasSessionCookie(h, r) || userID(r.Object()) != userID(u) {
 		t.Fatalf("UV assertion: %d %s", r.StatusCode, r.Body)
 	}
-	if len(g.seen()) != 0 {
-		t.Fatalf("the gate ran for a UV assertion: %v", g.seen())
+	if got := g.seen(); len(got) != 1 || got[0] != passkey.Method+" (multi-factor)" {
+		t.Fatalf("gate saw %v for a UV assertion", got)
 	}
 	before := sessionsOf(t, h, userID(u))
 	r = signIn(t, h.Client(), d, func(a *assertion) { a.flags = flagUP })
 	if r.StatusCode != http.StatusOK || string(r.Body) != `{"twoFactorRedirect":true}` || hasSessionCookie(h, r) {
 		t.Fatalf("non-UV assertion: %d %s", r.StatusCode, r.Body)
 	}
-	if got := g.seen(); len(got) != 1 || got[0] != passkey.Method {
+	if got := g.seen(); len(got) != 2 || got[1] != passkey.Method {
 		t.Fatalf("gate saw %v", got)
 	}
 	if sessionsOf(t, h, userID(u)) != before {

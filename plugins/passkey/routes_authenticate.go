@@ -195,14 +195,10 @@ func (p *Plugin) verifyAuthentication(c *authcore.Call) (any, error) {
 			return e.SessionJSON(s), nil
 		}
 	}
-	var s *authcore.Session
-	if parsed.Response.AuthenticatorData.Flags.HasUserVerified() {
-		// Possession of the key and the user's verification on the authenticator: two
-		// factors in one step (D11), so no gate asks for another.
-		s, err = c.StartSession(user, false)
-	} else {
-		s, err = c.SignIn(user, authcore.SignInOptions{Method: Method})
-	}
+	// Possession of the key plus the user's verification on the authenticator are two
+	// factors in one step (D11): the two-factor gate lets it through, other gates apply.
+	s, err := c.SignIn(user, authcore.SignInOptions{Method: Method,
+		MultiFactor: parsed.Response.AuthenticatorData.Flags.HasUserVerified()})
 	if err != nil {
 		return nil, err // a gate's answer (two-factor challenge, refusal) unchanged
 	}

@@ -938,7 +938,8 @@ type gatePlugin struct {
 
 func (*gatePlugin) ID() string { return "test-gate" }
 func (g *gatePlugin) Register(r *authcore.Registrar) error {
-	r.SessionGate(func(_ *authcore.Call, _ storage.Record, method string) error {
+	r.SessionGate(func(_ *authcore.Call, _ storage.Record, opt authcore.SignInOptions) error {
+		method := opt.Method
 		g.mu.Lock()
 		defer g.mu.Unlock()
 		g.methods = append(g.methods, method)

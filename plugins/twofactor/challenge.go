@@ -255,7 +255,9 @@ func (p *Plugin) finishSignIn(c *authcore.Call, ch *challenge, trustDevice bool)
 		return nil, errInvalidCookie
 	}
 	_, dontRemember := c.SignedCookie(authcore.CookieDontRemember)
-	s, err := c.StartSession(user, dontRemember)
+	// Through the session gates again, as a multi-factor sign-in: this gate lets it pass, and
+	// any other (a ban issued between the two factors) still applies.
+	s, err := c.SignIn(user, authcore.SignInOptions{Method: MethodTwoFactor, DontRemember: dontRemember, MultiFactor: true})
 	if err != nil {
 		return nil, err
 	}

@@ -22,8 +22,8 @@ type redirectBody struct {
 // no session is created, no session cookie is set (so no set-auth-token either, spec §11):
 // the caller gets the two_factor cookie and {"twoFactorRedirect":true,"twoFactorMethods":[…]},
 // or, for a sign-in by link (GET), a redirect to two_factor_page.
-func (p *Plugin) gate(c *authcore.Call, user storage.Record, _ string) error {
-	if !twoFactorEnabled(user) {
+func (p *Plugin) gate(c *authcore.Call, user storage.Record, opt authcore.SignInOptions) error {
+	if !twoFactorEnabled(user) || opt.MultiFactor {
 		return nil
 	}
 	ok, err := p.trusted(c, user.ID())

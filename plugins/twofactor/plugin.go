@@ -32,6 +32,8 @@ const (
 const (
 	MethodTOTP = "totp"
 	MethodOTP  = "otp"
+	// MethodTwoFactor is the sign-in method of the session a passed challenge creates.
+	MethodTwoFactor = "two-factor"
 )
 
 // Option values.

@@ -64,7 +64,7 @@ func registerSchema(r *authcore.Registrar) error {
 	}
 	// A twoFactor row stands in for a factor: a proven owner claiming an unverified account
 	// removes it (authcore.ClaimEmail), and every write to it drops the user's cached sessions.
-	r.Credential(ModelTwoFactor, FieldUserID)
+	r.Credential(ModelTwoFactor, FieldUserID, FieldTwoFactorEnabled)
 	r.UserScoped(ModelTwoFactor, FieldUserID)
 	return nil
 }

@@ -334,7 +334,8 @@ type gatePlugin struct {
 
 func (*gatePlugin) ID() string { return "test-gate" }
 func (g *gatePlugin) Register(r *authcore.Registrar) error {
-	r.SessionGate(func(c *authcore.Call, user storage.Record, method string) error {
+	r.SessionGate(func(c *authcore.Call, user storage.Record, opt authcore.SignInOptions) error {
+		method := opt.Method
 		g.mu.Lock()
 		g.methods = append(g.methods, method)
 		g.mu.Unlock()

@@ -63,6 +63,8 @@ func TestInterop(t *testing.T) {
 		phone_number {
 			sign_up_on_verification
 		}
+		two_factor
+		passkey
 	}
 }
 http://localhost:%[1]d {

@@ -9,4 +9,8 @@ import (
 	_ "github.com/gatehouse-auth/gatehouse/plugins/magiclink"
 	_ "github.com/gatehouse-auth/gatehouse/plugins/phonenumber"
 	_ "github.com/gatehouse-auth/gatehouse/plugins/username"
+
+	// Issue 5: second factors and passkeys.
+	_ "github.com/gatehouse-auth/gatehouse/plugins/passkey"
+	_ "github.com/gatehouse-auth/gatehouse/plugins/twofactor"
 )

@@ -220,6 +220,8 @@ func TestInvalidBearerIsNoCredential(t *testing.T) {
 		"huge":           strings.Repeat("x", 100000),
 		"huge signed":    strings.Repeat("x", 5000) + "." + strings.Repeat("A", 43) + "=",
 		"odd characters": "a\"b;c=d, e.f",
+		"trailing junk":  signed + "x",
+		"trailing word":  signed + " x",
 	} {
 		t.Run(name, func(t *testing.T) {
 			if got := sessionEmail(t, bearerClient(h, tok)); got != "" {
@@ -238,6 +240,24 @@ func TestInvalidBearerIsNoCredential(t *testing.T) {
 	c.Header.Set("Authorization", "Bearer "+tamper(signed))
 	if got := sessionEmail(t, c); got != "" {
 		t.Fatalf("fell back to the cookie session: %q", got)
+	}
+	// Two Authorization headers (two users' tokens) authenticate as neither.
+	b := signUp(t, h, "b@example.com")
+	two := h.Client()
+	two.Header["Authorization"] = []string{"Bearer " + signed, "Bearer " + authToken(t, b)}
+	if got := sessionEmail(t, two); got != "" {
+		t.Fatalf("two Authorization headers: %q", got)
+	}
+	if _, err := h.Engine.Authenticate(gatewayRequest2([]string{"Bearer " + signed, "Basic eA=="})); authcore.AsError(err).Status != http.StatusUnauthorized {
+		t.Fatalf("gateway, two Authorization headers: %v", err)
+	}
+	// Query tokens are never read.
+	q := h.Client()
+	if got := sessionEmail(t, q); got != "" {
+		t.Fatal("no session expected")
+	}
+	if r := q.Get(authcore.PathGetSession + "?token=" + url.QueryEscape(signed) + "&access_token=" + url.QueryEscape(signed)); string(r.Body) != "null" {
+		t.Fatalf("query token accepted: %s", r.Body)
 	}
 	// Other schemes are not the plugin's business: the cookie still counts.
 	c.Header.Set("Authorization", "Basic dXNlcjpwYXNz")
@@ -404,6 +424,12 @@ func gatewayRequest(authz, cookieValue string) *http.Request {
 	if cookieValue != "" {
 		r.Header.Set("Cookie", "theme=dark; "+cookieSession+"="+cookieValue)
 	}
+	return r
+}
+
+func gatewayRequest2(authz []string) *http.Request {
+	r := httptest.NewRequest(http.MethodGet, "http://app.test/dashboard", nil)
+	r.Header["Authorization"] = authz
 	return r
 }
 

@@ -12,7 +12,8 @@
 //     of the request. A value that does not verify is no credential, and any session cookie is
 //     dropped from the request: it is answered as anonymous, never as the cookie's session. A
 //     valid token together with a session cookie naming another live session (even of the
-//     same user) is 401 UNAUTHORIZED "Conflicting credentials" (DESIGN D8). JWT-shaped values
+//     same user) is 401 UNAUTHORIZED "Conflicting credentials" (DESIGN D8). Several Authorization
+//     headers of which one is a bearer one count as an invalid token. JWT-shaped values
 //     (three base64url parts) and other schemes are left alone.
 //     Origin rules (spec §4.4) as in Better Auth: the router-level check sees the request as
 //     sent, so a POST authenticated only by a bearer token needs no Origin (a browser cannot
@@ -35,7 +36,9 @@
 //     token naming no session is not claimed (it may be the upstream's own credential) and
 //     Authorization goes upstream untouched. A signed token that does not verify or names no
 //     live session is no credential, but 401 when a session cookie is also present; a live
-//     token and a cookie naming another live session is 401.
+//     token and a cookie naming another live session is 401, and so are several Authorization
+//     headers of which one is a bearer one. Tokens are read from the header only, never from
+//     the query string.
 //
 // Options (Plugin fields): require_signature (bool, default false; Better Auth's
 // requireSignature).

@@ -23,9 +23,12 @@ type gatewayAuth struct{ p *Plugin }
 //     when the request also carries a session cookie it is 401: the gateway never falls back
 //     to a cookie the client did not choose;
 //   - a live token and a session cookie naming another live session is 401 (D8), even for
-//     the same user.
+//     the same user; so are several Authorization headers of which one is a bearer one.
 func (a gatewayAuth) Authenticate(r *http.Request) (*authcore.Principal, bool, error) {
-	tok, ok := bearerToken(r.Header)
+	tok, ok, ambiguous := bearerToken(r.Header)
+	if ambiguous {
+		return nil, false, errConflict
+	}
 	if !ok || looksLikeJWT(tok) {
 		return nil, false, nil
 	}

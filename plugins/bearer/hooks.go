@@ -29,6 +29,8 @@ var errConflict = &authcore.Error{Status: http.StatusUnauthorized, Code: authcor
 //   - an invalid token (bad signature, bare token with require_signature, undecodable) is
 //     no credential: the session cookie is removed, so the request is anonymous rather than
 //     silently authenticated by a cookie the client did not mean to use;
+//   - several Authorization headers of which one is a bearer one are treated as an invalid
+//     token;
 //   - other schemes and JWT-shaped tokens are left alone (the JWT plugin's business).
 func (p *Plugin) onRequest(c *authcore.Call) error {
 	if !c.Endpoint.FormCSRF {
@@ -45,13 +47,16 @@ func (p *Plugin) onMiddleware(c *authcore.Call) error {
 }
 
 func (p *Plugin) inject(c *authcore.Call) error {
-	tok, ok := bearerToken(c.Request.Header)
-	if !ok || looksLikeJWT(tok) {
+	tok, ok, ambiguous := bearerToken(c.Request.Header)
+	if !ambiguous && (!ok || looksLikeJWT(tok)) {
 		return nil
 	}
 	e := p.engine
 	name := e.CookieName(authcore.CookieSessionToken)
-	signed, ok := p.signedValue(tok)
+	var signed string
+	if !ambiguous {
+		signed, ok = p.signedValue(tok)
+	}
 	var token string
 	if ok {
 		token, ok = e.Keys().Verify(signed)

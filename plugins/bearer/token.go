@@ -7,15 +7,27 @@ import (
 )
 
 // bearerToken returns the credential of an "Authorization: Bearer <x>" header (scheme
-// case-insensitive, RFC 7235). ok is false for other schemes and for an empty token.
-func bearerToken(h http.Header) (string, bool) {
-	v := h.Get("Authorization")
-	const scheme = "bearer "
-	if len(v) < len(scheme) || !strings.EqualFold(v[:len(scheme)], scheme) {
-		return "", false
+// case-insensitive, RFC 7235). ok is false for other schemes and for an empty token. Several
+// Authorization headers of which any is a bearer one are ambiguous: ambiguous is true and the
+// request must not be authenticated by any of them (TOK-01).
+func bearerToken(h http.Header) (tok string, ok, ambiguous bool) {
+	lines := h.Values("Authorization")
+	if len(lines) == 0 {
+		return "", false, false
 	}
-	tok := strings.TrimSpace(v[len(scheme):])
-	return tok, tok != ""
+	const scheme = "bearer "
+	for i, v := range lines {
+		if len(v) < len(scheme) || !strings.EqualFold(v[:len(scheme)], scheme) {
+			continue
+		}
+		if len(lines) > 1 {
+			return "", false, true
+		}
+		if i == 0 {
+			tok = strings.TrimSpace(v[len(scheme):])
+		}
+	}
+	return tok, tok != "", false
 }
 
 // looksLikeJWT reports whether tok has the compact JWS shape: three non-empty base64url

@@ -565,3 +565,40 @@ func TestRegisterRefusesBadOptions(t *testing.T) {
 		}
 	}
 }
+
+// With the session cookie cache on, /get-session answered from session_data still carries
+// a JWT for the same user.
+func TestGetSessionHeaderFromCookieCache(t *testing.T) {
+	h, _ := setup(t, nil, authcoretest.WithConfig(func(c *authcore.Config) { c.Session.CookieCache = 5 * time.Minute }))
+	c, user := signUp(t, h)
+	c.Get(authcore.PathGetSession) // sets session_data
+	for i := 0; i < 2; i++ {
+		r := c.Get(authcore.PathGetSession, "Origin", "")
+		tok := r.Header.Get(HeaderSetAuthJWT)
+		if r.StatusCode != http.StatusOK || tok == "" {
+			t.Fatalf("%d %v", r.StatusCode, r.Header)
+		}
+		if _, claims := independentVerify(t, h, tok); claims["sub"] != user["id"] || claims["email"] != user["email"] {
+			t.Fatalf("claims %v", claims)
+		}
+	}
+}
+
+// Hostile bearer values never reach a 500 and never authenticate.
+func TestGatewayHostileInput(t *testing.T) {
+	h, _ := setup(t, nil)
+	signUp(t, h)
+	for _, v := range []string{
+		"Bearer a.b.c", "Bearer e30.e30.e30", "Bearer eyJhbGciOiJub25lIn0.e30.",
+		"Bearer " + strings.Repeat("A", 5000) + ".e30.AA", "Bearer " + strings.Repeat("A", 20000) + ".B.C",
+		"Bearer eyJhbGciOiJFZERTQSIsImtpZCI6MX0.e30.AA", // kid of the wrong type
+	} {
+		p, err := gateway(h, v)
+		if p != nil {
+			t.Fatalf("%.40q authenticated", v)
+		}
+		if err != nil && authcore.AsError(err).Status != http.StatusUnauthorized {
+			t.Fatalf("%.40q: %v", v, err)
+		}
+	}
+}

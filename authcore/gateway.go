@@ -32,6 +32,9 @@ func (e *Engine) Authenticate(r *http.Request) (*Principal, error) {
 		} else if !samePrincipal(found, p) {
 			return nil, errConflictingCredentials
 		}
+		if p.Method == "bearer" || p.Method == "jwt" {
+			found.FromAuthorization = true
+		}
 	}
 	return found, nil
 }

@@ -123,6 +123,10 @@ type Principal struct {
 	// Refresh is set when the session should be extended (update_age passed); the gateway
 	// then calls Engine.GatewayRefresh.
 	Refresh bool
+	// FromAuthorization is set when the Authorization header carried an accepted credential
+	// (a bearer token or JWT), alone or naming the same principal as a cookie: the gateway
+	// then removes it from the upstream request (D8, HDR-08).
+	FromAuthorization bool
 
 	sess    *Session  // the session behind a session principal
 	roleBuf [1]string // backs Roles for the common single role, saving an allocation

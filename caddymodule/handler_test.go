@@ -443,12 +443,14 @@ func TestStripCredentials(t *testing.T) {
 	// Plugin credential headers go; Authorization goes only when it carried the credential.
 	for _, tt := range []struct {
 		method   string
+		fromAuth bool // Engine.Authenticate: the Authorization header carried an accepted credential
 		wantAuth bool
-	}{{"session", true}, {"api-key", true}, {"bearer", false}, {"jwt", false}} {
+	}{{"session", false, true}, {"api-key", false, true}, {"bearer", true, false}, {"jwt", true, false},
+		{"session", true, false}} { // a cookie and a bearer token of the same session (HDR-08)
 		r := httptest.NewRequest("GET", "/", nil)
 		r.Header.Set("Authorization", "Bearer something")
 		r.Header.Set("X-Fake-Key", "k")
-		h.stripCredentials(r, &authcore.Principal{Method: tt.method, UserID: "u"})
+		h.stripCredentials(r, &authcore.Principal{Method: tt.method, UserID: "u", FromAuthorization: tt.fromAuth})
 		if _, ok := r.Header["Authorization"]; ok != tt.wantAuth {
 			t.Errorf("principal %s: Authorization kept = %v, want %v", tt.method, ok, tt.wantAuth)
 		}

@@ -300,7 +300,7 @@ func (h *Handler) stripCredentials(r *http.Request, p *authcore.Principal) {
 	for _, name := range h.engine.CredentialHeaders() {
 		r.Header.Del(name)
 	}
-	if p != nil && (p.Method == "bearer" || p.Method == "jwt") {
+	if p != nil && p.FromAuthorization {
 		r.Header.Del("Authorization")
 	}
 }

@@ -13,4 +13,8 @@ import (
 	// Issue 5: second factors and passkeys.
 	_ "github.com/gatehouse-auth/gatehouse/plugins/passkey"
 	_ "github.com/gatehouse-auth/gatehouse/plugins/twofactor"
+
+	// Issue 6: machine credentials.
+	_ "github.com/gatehouse-auth/gatehouse/plugins/bearer"
+	_ "github.com/gatehouse-auth/gatehouse/plugins/jwt"
 )

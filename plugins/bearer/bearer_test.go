@@ -443,9 +443,18 @@ func TestGatewayAuthenticate(t *testing.T) {
 		"url-encoded": "bearer " + encodeURIComponent(signed),
 	} {
 		p, err := h.Engine.Authenticate(gatewayRequest(authz, ""))
-		if err != nil || p == nil || p.Method != "bearer" || p.UserID != userID(up) || p.Session == nil {
+		if err != nil || p == nil || p.Method != "bearer" || p.UserID != userID(up) || p.Session == nil || !p.FromAuthorization {
 			t.Fatalf("%s: %+v %v", name, p, err)
 		}
+	}
+	// The same session as cookie and bearer: the cookie's principal, but the Authorization
+	// header carried a live token too, so the gateway must strip it (HDR-08).
+	p, err := h.Engine.Authenticate(gatewayRequest("Bearer "+signed, encodeURIComponent(signed)))
+	if err != nil || p == nil || p.Method != "session" || !p.FromAuthorization {
+		t.Fatalf("same session as cookie and bearer: %+v %v", p, err)
+	}
+	if p, _ := h.Engine.Authenticate(gatewayRequest("", encodeURIComponent(signed))); p == nil || p.FromAuthorization {
+		t.Fatalf("cookie alone: %+v", p)
 	}
 	// Not ours: nothing found, no error.
 	for name, authz := range map[string]string{
@@ -461,8 +470,8 @@ func TestGatewayAuthenticate(t *testing.T) {
 		}
 	}
 	// A JWT-shaped bearer beside a cookie leaves the cookie's principal alone.
-	p, err := h.Engine.Authenticate(gatewayRequest("Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln", encodeURIComponent(signed)))
-	if err != nil || p == nil || p.Method != "session" {
+	p, err = h.Engine.Authenticate(gatewayRequest("Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln", encodeURIComponent(signed)))
+	if err != nil || p == nil || p.Method != "session" || p.FromAuthorization {
 		t.Fatalf("jwt + cookie: %+v %v", p, err)
 	}
 	// A bad signed bearer beside a cookie is refused rather than falling back.

@@ -65,6 +65,8 @@ func TestInterop(t *testing.T) {
 		}
 		two_factor
 		passkey
+		bearer
+		jwt
 	}
 }
 http://localhost:%[1]d {
@@ -76,7 +78,7 @@ http://localhost:%[1]d {
 http://:%[2]d {
 	bind 127.0.0.1
 	respond /health "ok"
-	respond "upstream id=[{header.X-Auth-User-Id}] email=[{header.X-Auth-User-Email}] cookie=[{header.Cookie}]"
+	respond "upstream id=[{header.X-Auth-User-Id}] email=[{header.X-Auth-User-Email}] cookie=[{header.Cookie}] authz=[{header.Authorization}] method=[{header.X-Auth-Method}]"
 }
 `, gw, app, sink.HookURL(), sinkSecret)
 	base := fmt.Sprintf("http://localhost:%d", gw)

@@ -18,6 +18,20 @@ if (!["localhost", "127.0.0.1", "[::1]"].includes(new URL(BASE_URL).hostname)) {
   throw new Error(`GATEHOUSE_URL must be a loopback URL, got ${BASE_URL}`);
 }
 
+/**
+ * A protected path. The Go harness (integration/interop_test.go) proxies every non-public
+ * path to a Caddy `respond` upstream that echoes what it received:
+ *   upstream id=[X-Auth-User-Id] email=[X-Auth-User-Email] cookie=[Cookie] authz=[Authorization] method=[X-Auth-Method]
+ */
+export const PROTECTED = `${BASE_URL}/app/whoami`;
+
+/** Parses the echoing upstream's answer. */
+export function parseEcho(body) {
+  const m = /^upstream id=\[(.*)\] email=\[(.*)\] cookie=\[(.*)\] authz=\[(.*)\] method=\[(.*)\]$/s.exec(body);
+  assert.ok(m, `unexpected upstream answer ${JSON.stringify(body)}`);
+  return { id: m[1], email: m[2], cookie: m[3], authz: m[4], method: m[5] };
+}
+
 /** Upper bound for one HTTP request; a test has its own, larger bound. */
 export const REQUEST_TIMEOUT_MS = 20_000;
 /** Per-test bound, used as `test(name, { timeout: TEST_TIMEOUT_MS }, fn)`. */

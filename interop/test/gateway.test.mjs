@@ -1,19 +1,11 @@
 // The gateway path: a session obtained through the official client opens a protected
-// upstream path. The Go harness (integration/interop_test.go) proxies every non-public path
-// to a Caddy `respond` upstream that echoes the identity headers and the Cookie header:
-//   upstream id=[{header.X-Auth-User-Id}] email=[{header.X-Auth-User-Email}] cookie=[{header.Cookie}]
+// upstream path (PROTECTED and parseEcho in ../lib/helpers.mjs describe the echoing
+// upstream).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { BASE_URL, TEST_TIMEOUT_MS, newClient, signUpFresh } from "../lib/helpers.mjs";
+import { PROTECTED, TEST_TIMEOUT_MS, newClient, parseEcho, signUpFresh } from "../lib/helpers.mjs";
 
 const opts = { timeout: TEST_TIMEOUT_MS };
-const PROTECTED = `${BASE_URL}/app/whoami`;
-
-function parseEcho(body) {
-  const m = /^upstream id=\[(.*)\] email=\[(.*)\] cookie=\[(.*)\]$/s.exec(body);
-  assert.ok(m, `unexpected upstream answer ${JSON.stringify(body)}`);
-  return { id: m[1], email: m[2], cookie: m[3] };
-}
 
 test("protected path with the session cookie reaches the upstream as the user", opts, async () => {
   const u = await signUpFresh("gateway");

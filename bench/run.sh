@@ -4,12 +4,15 @@
 # See bench/README.md. Only loopback is used; the server this script starts is stopped by
 # its PID on exit.
 #
-# Knobs (environment): ROUNDS (5), CONC (64), DURATION (5s), WARMUP (1s),
+# Knobs (environment): SCENARIOS ("session bearer": which credential the protected side
+# gets — the session cookie, or the same session as Authorization: Bearer with the bearer
+# plugin), ROUNDS (5), CONC (64), DURATION (5s), WARMUP (1s),
 # PLAIN_COOKIE (1: the plain side gets the same Cookie header; 0: protected side only),
 # PROFILE=1 (one extra round per side with a server CPU profile, printed with pprof -top),
 # KEEP=1 (keep the work directory: binary, config, server log, profiles).
 set -euo pipefail
 
+SCENARIOS=${SCENARIOS:-session bearer}
 ROUNDS=${ROUNDS:-5}
 CONC=${CONC:-64}
 DURATION=${DURATION:-5s}
@@ -63,20 +66,35 @@ if ! "$work/load" wait "$plain" 60s || ! "$work/load" wait "$protected" 10s; the
 	exit 1
 fi
 
-# One user, one sign-in through the auth API: every protected request carries this cookie.
-cookie=$("$work/load" session -base "http://127.0.0.1:$GH_PROTECTED_PORT")
-
 echo "gatehouse $("$work/gatehouse" version 2>/dev/null | head -1 || true), $(nproc) cores, load average: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')"
-args=(bench -plain "$plain" -protected "$protected" -cookie "$cookie"
-	-rounds "$ROUNDS" -c "$CONC" -d "$DURATION" -warmup "$WARMUP" -pid "$pid")
-if [[ "$PLAIN_COOKIE" == 0 ]]; then
-	args+=(-cookie-plain=false)
-fi
-if [[ "$PROFILE" == 1 ]]; then
-	args+=(-profile-url "http://127.0.0.1:$GH_ADMIN_PORT/debug/pprof/profile" -profile-dir "$work")
-fi
 status=0
-"$work/load" "${args[@]}" || status=$?
+for scenario in $SCENARIOS; do
+	# One user, one sign-in through the auth API: every protected request carries this
+	# credential (the same byte-identical request goes to the plain side too).
+	args=(bench -plain "$plain" -protected "$protected"
+		-rounds "$ROUNDS" -c "$CONC" -d "$DURATION" -warmup "$WARMUP" -pid "$pid")
+	case "$scenario" in
+	session)
+		args+=(-cookie "$("$work/load" session -base "http://127.0.0.1:$GH_PROTECTED_PORT")")
+		;;
+	bearer)
+		args+=(-H "$("$work/load" session -print bearer -base "http://127.0.0.1:$GH_PROTECTED_PORT")")
+		;;
+	*)
+		echo "unknown scenario $scenario (session, bearer)" >&2
+		exit 2
+		;;
+	esac
+	if [[ "$PLAIN_COOKIE" == 0 ]]; then
+		args+=(-cookie-plain=false)
+	fi
+	if [[ "$PROFILE" == 1 ]]; then
+		args+=(-profile-url "http://127.0.0.1:$GH_ADMIN_PORT/debug/pprof/profile" -profile-dir "$work")
+	fi
+	echo
+	echo "=== scenario: $scenario ==="
+	"$work/load" "${args[@]}" || status=$?
+done
 
 if [[ "$PROFILE" == 1 && -f "$work/protected.pprof" ]]; then
 	echo

@@ -2,18 +2,16 @@ package jwtplugin
 
 import (
 	"encoding/json"
-	"reflect"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
-	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
 
 	"github.com/gatehouse-auth/gatehouse/authcore"
 	_ "github.com/gatehouse-auth/gatehouse/caddymodule"
+	"github.com/gatehouse-auth/gatehouse/caddymodule/caddyopts/caddyoptstest"
 )
 
 func dur(d time.Duration) authcore.Duration { return authcore.Duration(d) }
@@ -24,14 +22,10 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 		ExpirationTime: dur(time.Hour), Algorithm: AlgES256, RotationInterval: dur(90 * 24 * time.Hour),
 		GracePeriod: dur(7 * 24 * time.Hour), DisableSettingJWTHeader: true, DisablePrivateKeyEncryption: true,
 	}
-	for _, tc := range []struct {
-		name, input string
-		want        Plugin
-		err         string
-	}{
-		{name: "bare", input: `jwt`, want: Plugin{}},
-		{name: "empty block", input: "jwt {\n}", want: Plugin{}},
-		{name: "every option", input: `jwt {
+	caddyoptstest.Unmarshal(t, []caddyoptstest.Case[Plugin]{
+		{Name: "bare", Input: `jwt`, Want: Plugin{}},
+		{Name: "empty block", Input: "jwt {\n}", Want: Plugin{}},
+		{Name: "every option", Input: `jwt {
 			jwks_path /.well-known/jwks.json
 			issuer https://auth.example.com
 			audience https://api.example.com
@@ -41,52 +35,24 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 			grace_period 7d
 			disable_setting_jwt_header
 			disable_private_key_encryption
-		}`, want: every},
-		{name: "RS256", input: "jwt {\n algorithm RS256\n}", want: Plugin{Algorithm: AlgRS256}},
-		{name: "EdDSA", input: "jwt {\n algorithm EdDSA\n}", want: Plugin{Algorithm: AlgEdDSA}},
-		{name: "unknown option", input: "jwt {\n remote_url https://x\n}", err: `unknown option "remote_url"`},
-		{name: "argument after the name", input: `jwt EdDSA`, err: "unexpected argument"},
-		{name: "bad algorithm", input: "jwt {\n algorithm HS256\n}", err: "not one of EdDSA, ES256, RS256"},
-		{name: "alg none", input: "jwt {\n algorithm none\n}", err: "not one of"},
-		{name: "bad duration", input: "jwt {\n expiration_time soon\n}", err: "expiration_time"},
-		{name: "tiny duration", input: "jwt {\n grace_period 10ms\n}", err: "at least 1s"},
-		{name: "bad path", input: "jwt {\n jwks_path jwks\n}", err: "must start with /"},
-		{name: "missing value", input: "jwt {\n issuer\n}", err: "expected 1 argument"},
-		{name: "twice", input: "jwt {\n disable_setting_jwt_header\n disable_setting_jwt_header\n}", err: "given twice"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			var p Plugin
-			err := p.UnmarshalCaddyfile(caddyfile.NewTestDispenser(tc.input))
-			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("error %v, want one containing %q", err, tc.err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(p, tc.want) {
-				t.Fatalf("got %+v, want %+v", p, tc.want)
-			}
-		})
-	}
+		}`, Want: every},
+		{Name: "RS256", Input: "jwt {\n algorithm RS256\n}", Want: Plugin{Algorithm: AlgRS256}},
+		{Name: "EdDSA", Input: "jwt {\n algorithm EdDSA\n}", Want: Plugin{Algorithm: AlgEdDSA}},
+		{Name: "unknown option", Input: "jwt {\n remote_url https://x\n}", Err: `unknown option "remote_url"`},
+		{Name: "argument after the name", Input: `jwt EdDSA`, Err: "unexpected argument"},
+		{Name: "bad algorithm", Input: "jwt {\n algorithm HS256\n}", Err: "not one of EdDSA, ES256, RS256"},
+		{Name: "alg none", Input: "jwt {\n algorithm none\n}", Err: "not one of"},
+		{Name: "bad duration", Input: "jwt {\n expiration_time soon\n}", Err: "expiration_time"},
+		{Name: "tiny duration", Input: "jwt {\n grace_period 10ms\n}", Err: "at least 1s"},
+		{Name: "bad path", Input: "jwt {\n jwks_path jwks\n}", Err: "must start with /"},
+		{Name: "missing value", Input: "jwt {\n issuer\n}", Err: "expected 1 argument"},
+		{Name: "twice", Input: "jwt {\n disable_setting_jwt_header\n disable_setting_jwt_header\n}", Err: "given twice"},
+	})
 }
 
 func TestJSONRoundTrip(t *testing.T) {
 	in := Plugin{JWKSPath: "/keys", Algorithm: AlgRS256, RotationInterval: dur(time.Hour), DisableSettingJWTHeader: true}
-	b, err := json.Marshal(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := `{"jwks_path":"/keys","algorithm":"RS256","rotation_interval":"1h0m0s","disable_setting_jwt_header":true}`
-	if string(b) != want {
-		t.Fatalf("JSON %s, want %s", b, want)
-	}
-	var out Plugin
-	if err := json.Unmarshal(b, &out); err != nil || !reflect.DeepEqual(in, out) {
-		t.Fatalf("round trip: %+v %v", out, err)
-	}
+	caddyoptstest.RoundTrip(t, in, `{"jwks_path":"/keys","algorithm":"RS256","rotation_interval":"1h0m0s","disable_setting_jwt_header":true}`)
 }
 
 func TestCaddyModule(t *testing.T) {

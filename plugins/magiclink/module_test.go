@@ -2,87 +2,50 @@ package magiclink
 
 import (
 	"encoding/json"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
-	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
 
 	"github.com/gatehouse-auth/gatehouse/authcore"
 	_ "github.com/gatehouse-auth/gatehouse/caddymodule"
+	"github.com/gatehouse-auth/gatehouse/caddymodule/caddyopts/caddyoptstest"
 )
 
 func TestUnmarshalCaddyfile(t *testing.T) {
-	for _, tc := range []struct {
-		name  string
-		input string
-		want  Plugin
-		err   string
-	}{
-		{name: "bare", input: `magic_link`, want: Plugin{}},
-		{name: "empty block", input: "magic_link {\n}", want: Plugin{}},
-		{name: "every option", input: `magic_link {
+	caddyoptstest.Unmarshal(t, []caddyoptstest.Case[Plugin]{
+		{Name: "bare", Input: `magic_link`, Want: Plugin{}},
+		{Name: "empty block", Input: "magic_link {\n}", Want: Plugin{}},
+		{Name: "every option", Input: `magic_link {
 			expires_in 10m
 			disable_sign_up
 			store_token plain
 			rate_limit 2m 10
-		}`, want: Plugin{ExpiresIn: authcore.Duration(10 * time.Minute), DisableSignUp: true, StoreToken: "plain",
+		}`, Want: Plugin{ExpiresIn: authcore.Duration(10 * time.Minute), DisableSignUp: true, StoreToken: "plain",
 			RateLimitWindow: authcore.Duration(2 * time.Minute), RateLimitMax: 10}},
-		{name: "one line", input: `magic_link {
+		{Name: "one line", Input: `magic_link {
 			expires_in 1d  store_token hashed  disable_sign_up
-		}`, want: Plugin{ExpiresIn: authcore.Duration(24 * time.Hour), StoreToken: "hashed", DisableSignUp: true}},
-		{name: "unknown option", input: "magic_link {\n allowed_attempts 3\n}", err: `unknown option "allowed_attempts"`},
-		{name: "argument after the name", input: `magic_link hashed`, err: "unexpected argument"},
-		{name: "bad store_token", input: "magic_link {\n store_token encrypted\n}", err: "not one of hashed, plain"},
-		{name: "bad duration", input: "magic_link {\n expires_in soon\n}", err: "expires_in"},
-		{name: "missing duration", input: "magic_link {\n expires_in\n}", err: "expected 1 argument"},
-		{name: "bad rate_limit max", input: "magic_link {\n rate_limit 1m 0\n}", err: "usage: rate_limit"},
-		{name: "bad rate_limit window", input: "magic_link {\n rate_limit never 5\n}", err: "rate_limit"},
-		{name: "short rate_limit", input: "magic_link {\n rate_limit 1m\n}", err: "expected 2 argument"},
-		{name: "twice", input: "magic_link {\n disable_sign_up\n disable_sign_up\n}", err: "given twice"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			var p Plugin
-			err := p.UnmarshalCaddyfile(caddyfile.NewTestDispenser(tc.input))
-			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("error %v, want one containing %q", err, tc.err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(p, tc.want) {
-				t.Fatalf("got %+v, want %+v", p, tc.want)
-			}
-		})
-	}
+		}`, Want: Plugin{ExpiresIn: authcore.Duration(24 * time.Hour), StoreToken: "hashed", DisableSignUp: true}},
+		{Name: "unknown option", Input: "magic_link {\n allowed_attempts 3\n}", Err: `unknown option "allowed_attempts"`},
+		{Name: "argument after the name", Input: `magic_link hashed`, Err: "unexpected argument"},
+		{Name: "bad store_token", Input: "magic_link {\n store_token encrypted\n}", Err: "not one of hashed, plain"},
+		{Name: "bad duration", Input: "magic_link {\n expires_in soon\n}", Err: "expires_in"},
+		{Name: "missing duration", Input: "magic_link {\n expires_in\n}", Err: "expected 1 argument"},
+		{Name: "bad rate_limit max", Input: "magic_link {\n rate_limit 1m 0\n}", Err: "usage: rate_limit"},
+		{Name: "bad rate_limit window", Input: "magic_link {\n rate_limit never 5\n}", Err: "rate_limit"},
+		{Name: "short rate_limit", Input: "magic_link {\n rate_limit 1m\n}", Err: "expected 2 argument"},
+		{Name: "twice", Input: "magic_link {\n disable_sign_up\n disable_sign_up\n}", Err: "given twice"},
+	})
 }
 
 // The JSON the Caddyfile adapter writes loads back into the same configuration.
 func TestJSONRoundTrip(t *testing.T) {
 	in := Plugin{ExpiresIn: authcore.Duration(10 * time.Minute), DisableSignUp: true, StoreToken: "plain",
 		RateLimitWindow: authcore.Duration(time.Minute), RateLimitMax: 7}
-	b, err := json.Marshal(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := `{"expires_in":"10m0s","disable_sign_up":true,"store_token":"plain","rate_limit_window":"1m0s","rate_limit_max":7}`
-	if string(b) != want {
-		t.Fatalf("JSON %s, want %s", b, want)
-	}
-	var out Plugin
-	if err := json.Unmarshal(b, &out); err != nil || !reflect.DeepEqual(in, out) {
-		t.Fatalf("round trip: %+v %v", out, err)
-	}
-	if b, _ := json.Marshal(Plugin{}); string(b) != `{}` {
-		t.Fatalf("zero config JSON %s", b)
-	}
+	caddyoptstest.RoundTrip(t, in, `{"expires_in":"10m0s","disable_sign_up":true,"store_token":"plain","rate_limit_window":"1m0s","rate_limit_max":7}`)
 }
 
 func TestCaddyModule(t *testing.T) {

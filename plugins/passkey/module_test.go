@@ -2,31 +2,25 @@ package passkey
 
 import (
 	"encoding/json"
-	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
-	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
 
 	"github.com/gatehouse-auth/gatehouse/authcore"
 	"github.com/gatehouse-auth/gatehouse/authcore/authcoretest"
 	_ "github.com/gatehouse-auth/gatehouse/caddymodule"
+	"github.com/gatehouse-auth/gatehouse/caddymodule/caddyopts/caddyoptstest"
 	"github.com/gatehouse-auth/gatehouse/storage/memory"
 )
 
 func TestUnmarshalCaddyfile(t *testing.T) {
-	for _, tc := range []struct {
-		name  string
-		input string
-		want  Plugin
-		err   string
-	}{
-		{name: "bare", input: `passkey`, want: Plugin{}},
-		{name: "empty block", input: "passkey {\n}", want: Plugin{}},
-		{name: "every option", input: `passkey {
+	caddyoptstest.Unmarshal(t, []caddyoptstest.Case[Plugin]{
+		{Name: "bare", Input: `passkey`, Want: Plugin{}},
+		{Name: "empty block", Input: "passkey {\n}", Want: Plugin{}},
+		{Name: "every option", Input: `passkey {
 			rp_id example.com
 			rp_name "Example Corp"
 			origins https://example.com https://*.example.com
@@ -36,38 +30,21 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 			user_verification discouraged
 			challenge_cookie my-passkey
 			passkey_as_second_factor
-		}`, want: Plugin{RPID: "example.com", RPName: "Example Corp",
+		}`, Want: Plugin{RPID: "example.com", RPName: "Example Corp",
 			Origins:                 []string{"https://example.com", "https://*.example.com", "android:apk-key-hash:abc"},
 			AuthenticatorAttachment: "platform", ResidentKey: "required", UserVerification: "discouraged",
 			ChallengeCookie: "my-passkey", PasskeyAsSecondFactor: true}},
-		{name: "one line", input: "passkey {\n rp_id example.com  passkey_as_second_factor  user_verification required\n}",
-			want: Plugin{RPID: "example.com", PasskeyAsSecondFactor: true, UserVerification: "required"}},
-		{name: "unknown option", input: "passkey {\n rpID example.com\n}", err: `unknown option "rpID"`},
-		{name: "argument after the name", input: `passkey example.com`, err: "unexpected argument"},
-		{name: "bad attachment", input: "passkey {\n authenticator_attachment usb\n}", err: "not one of platform, cross-platform"},
-		{name: "bad resident_key", input: "passkey {\n resident_key maybe\n}", err: "not one of required, preferred, discouraged"},
-		{name: "bad user_verification", input: "passkey {\n user_verification always\n}", err: "not one of required, preferred, discouraged"},
-		{name: "missing rp_id", input: "passkey {\n rp_id\n}", err: "expected 1 argument"},
-		{name: "empty origins", input: "passkey {\n origins\n}", err: "expected 1 argument"},
-		{name: "twice", input: "passkey {\n rp_id a.example\n rp_id b.example\n}", err: "given twice"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			var p Plugin
-			err := p.UnmarshalCaddyfile(caddyfile.NewTestDispenser(tc.input))
-			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("error %v, want one containing %q", err, tc.err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(p, tc.want) {
-				t.Fatalf("got %+v, want %+v", p, tc.want)
-			}
-		})
-	}
+		{Name: "one line", Input: "passkey {\n rp_id example.com  passkey_as_second_factor  user_verification required\n}",
+			Want: Plugin{RPID: "example.com", PasskeyAsSecondFactor: true, UserVerification: "required"}},
+		{Name: "unknown option", Input: "passkey {\n rpID example.com\n}", Err: `unknown option "rpID"`},
+		{Name: "argument after the name", Input: `passkey example.com`, Err: "unexpected argument"},
+		{Name: "bad attachment", Input: "passkey {\n authenticator_attachment usb\n}", Err: "not one of platform, cross-platform"},
+		{Name: "bad resident_key", Input: "passkey {\n resident_key maybe\n}", Err: "not one of required, preferred, discouraged"},
+		{Name: "bad user_verification", Input: "passkey {\n user_verification always\n}", Err: "not one of required, preferred, discouraged"},
+		{Name: "missing rp_id", Input: "passkey {\n rp_id\n}", Err: "expected 1 argument"},
+		{Name: "empty origins", Input: "passkey {\n origins\n}", Err: "expected 1 argument"},
+		{Name: "twice", Input: "passkey {\n rp_id a.example\n rp_id b.example\n}", Err: "given twice"},
+	})
 }
 
 // The JSON the Caddyfile adapter writes loads back into the same configuration.
@@ -75,21 +52,7 @@ func TestJSONRoundTrip(t *testing.T) {
 	in := Plugin{RPID: "example.com", RPName: "Example", Origins: []string{"https://example.com"},
 		AuthenticatorAttachment: "platform", ResidentKey: "required", UserVerification: "required",
 		ChallengeCookie: "pk", PasskeyAsSecondFactor: true}
-	b, err := json.Marshal(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := `{"rp_id":"example.com","rp_name":"Example","origins":["https://example.com"],"authenticator_attachment":"platform","resident_key":"required","user_verification":"required","challenge_cookie":"pk","passkey_as_second_factor":true}`
-	if string(b) != want {
-		t.Fatalf("JSON %s, want %s", b, want)
-	}
-	var out Plugin
-	if err := json.Unmarshal(b, &out); err != nil || !reflect.DeepEqual(in, out) {
-		t.Fatalf("round trip: %+v %v", out, err)
-	}
-	if b, _ := json.Marshal(Plugin{}); string(b) != `{}` {
-		t.Fatalf("zero config JSON %s", b)
-	}
+	caddyoptstest.RoundTrip(t, in, `{"rp_id":"example.com","rp_name":"Example","origins":["https://example.com"],"authenticator_attachment":"platform","resident_key":"required","user_verification":"required","challenge_cookie":"pk","passkey_as_second_factor":true}`)
 }
 
 func TestCaddyModule(t *testing.T) {

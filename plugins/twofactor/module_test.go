@@ -2,18 +2,17 @@ package twofactor
 
 import (
 	"encoding/json"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
-	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
 
 	"github.com/gatehouse-auth/gatehouse/authcore"
 	_ "github.com/gatehouse-auth/gatehouse/caddymodule"
+	"github.com/gatehouse-auth/gatehouse/caddymodule/caddyopts/caddyoptstest"
 )
 
 func dur(d time.Duration) authcore.Duration { return authcore.Duration(d) }
@@ -27,15 +26,10 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 		AccountLockout: &AccountLockout{MaxFailedAttempts: 20, Duration: dur(time.Hour)},
 		TwoFactorPage:  "/ui/two-factor",
 	}
-	for _, tc := range []struct {
-		name  string
-		input string
-		want  Plugin
-		err   string
-	}{
-		{name: "bare", input: `two_factor`, want: Plugin{}},
-		{name: "empty block", input: "two_factor {\n}", want: Plugin{}},
-		{name: "every option", input: `two_factor {
+	caddyoptstest.Unmarshal(t, []caddyoptstest.Case[Plugin]{
+		{Name: "bare", Input: `two_factor`, Want: Plugin{}},
+		{Name: "empty block", Input: "two_factor {\n}", Want: Plugin{}},
+		{Name: "every option", Input: `two_factor {
 			issuer Acme
 			digits 8
 			period 1m
@@ -59,65 +53,34 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 				duration 1h
 			}
 			two_factor_page /ui/two-factor
-		}`, want: every},
-		{name: "one line", input: `two_factor {
+		}`, Want: every},
+		{Name: "one line", Input: `two_factor {
 			issuer "My App"  digits 6  otp_channel email  trust_device_max_age 30d
-		}`, want: Plugin{Issuer: "My App", Digits: 6, OTPChannel: "email", TrustDeviceMaxAge: dur(30 * 24 * time.Hour)}},
-		{name: "lockout off", input: "two_factor {\n account_lockout {\n disabled\n }\n}", want: Plugin{AccountLockout: &AccountLockout{Disabled: true}}},
-		{name: "empty sub-blocks", input: "two_factor {\n backup_codes {\n }\n account_lockout\n}",
-			want: Plugin{BackupCodes: &BackupCodeOptions{}, AccountLockout: &AccountLockout{}}},
-		{name: "unknown option", input: "two_factor {\n totp_window 2\n}", err: `unknown option "totp_window"`},
-		{name: "unknown lockout option", input: "two_factor {\n account_lockout {\n window 15m\n }\n}", err: `unknown option "window"`},
-		{name: "argument after the name", input: `two_factor totp`, err: "unexpected argument"},
-		{name: "bad digits", input: "two_factor {\n digits 7\n}", err: `"7" is not one of 6, 8`},
-		{name: "bad store", input: "two_factor {\n store_backup_codes hashed\n}", err: "not one of encrypted, plain"},
-		{name: "bad channel", input: "two_factor {\n otp_channel fax\n}", err: "not one of email, sms"},
-		{name: "bad store_otp", input: "two_factor {\n store_otp clear\n}", err: "not one of hashed, encrypted, plain"},
-		{name: "bad duration", input: "two_factor {\n otp_period soon\n}", err: "otp_period"},
-		{name: "bad period", input: "two_factor {\n period 1500ms\n}", err: "whole number of seconds"},
-		{name: "bad count", input: "two_factor {\n otp_allowed_attempts -1\n}", err: "non-negative integer"},
-		{name: "bad length", input: "two_factor {\n backup_codes {\n length 4\n }\n}", err: "length 4"},
-		{name: "missing value", input: "two_factor {\n issuer\n}", err: "expected 1 argument"},
-		{name: "twice", input: "two_factor {\n disable_totp\n disable_totp\n}", err: "given twice"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			var p Plugin
-			err := p.UnmarshalCaddyfile(caddyfile.NewTestDispenser(tc.input))
-			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("error %v, want one containing %q", err, tc.err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(p, tc.want) {
-				t.Fatalf("got %+v, want %+v", p, tc.want)
-			}
-		})
-	}
+		}`, Want: Plugin{Issuer: "My App", Digits: 6, OTPChannel: "email", TrustDeviceMaxAge: dur(30 * 24 * time.Hour)}},
+		{Name: "lockout off", Input: "two_factor {\n account_lockout {\n disabled\n }\n}", Want: Plugin{AccountLockout: &AccountLockout{Disabled: true}}},
+		{Name: "empty sub-blocks", Input: "two_factor {\n backup_codes {\n }\n account_lockout\n}",
+			Want: Plugin{BackupCodes: &BackupCodeOptions{}, AccountLockout: &AccountLockout{}}},
+		{Name: "unknown option", Input: "two_factor {\n totp_window 2\n}", Err: `unknown option "totp_window"`},
+		{Name: "unknown lockout option", Input: "two_factor {\n account_lockout {\n window 15m\n }\n}", Err: `unknown option "window"`},
+		{Name: "argument after the name", Input: `two_factor totp`, Err: "unexpected argument"},
+		{Name: "bad digits", Input: "two_factor {\n digits 7\n}", Err: `"7" is not one of 6, 8`},
+		{Name: "bad store", Input: "two_factor {\n store_backup_codes hashed\n}", Err: "not one of encrypted, plain"},
+		{Name: "bad channel", Input: "two_factor {\n otp_channel fax\n}", Err: "not one of email, sms"},
+		{Name: "bad store_otp", Input: "two_factor {\n store_otp clear\n}", Err: "not one of hashed, encrypted, plain"},
+		{Name: "bad duration", Input: "two_factor {\n otp_period soon\n}", Err: "otp_period"},
+		{Name: "bad period", Input: "two_factor {\n period 1500ms\n}", Err: "whole number of seconds"},
+		{Name: "bad count", Input: "two_factor {\n otp_allowed_attempts -1\n}", Err: "non-negative integer"},
+		{Name: "bad length", Input: "two_factor {\n backup_codes {\n length 4\n }\n}", Err: "length 4"},
+		{Name: "missing value", Input: "two_factor {\n issuer\n}", Err: "expected 1 argument"},
+		{Name: "twice", Input: "two_factor {\n disable_totp\n disable_totp\n}", Err: "given twice"},
+	})
 }
 
 // The JSON the Caddyfile adapter writes loads back into the same configuration.
 func TestJSONRoundTrip(t *testing.T) {
 	in := Plugin{Issuer: "Acme", Digits: 8, BackupCodes: &BackupCodeOptions{Amount: 5}, OTPPeriod: dur(time.Minute),
 		AccountLockout: &AccountLockout{Disabled: true}, TwoFactorPage: "/2fa"}
-	b, err := json.Marshal(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := `{"issuer":"Acme","digits":8,"backup_codes":{"amount":5},"otp_period":"1m0s","account_lockout":{"disabled":true},"two_factor_page":"/2fa"}`
-	if string(b) != want {
-		t.Fatalf("JSON %s, want %s", b, want)
-	}
-	var out Plugin
-	if err := json.Unmarshal(b, &out); err != nil || !reflect.DeepEqual(in, out) {
-		t.Fatalf("round trip: %+v %v", out, err)
-	}
-	if b, _ := json.Marshal(Plugin{}); string(b) != `{}` {
-		t.Fatalf("zero config JSON %s", b)
-	}
+	caddyoptstest.RoundTrip(t, in, `{"issuer":"Acme","digits":8,"backup_codes":{"amount":5},"otp_period":"1m0s","account_lockout":{"disabled":true},"two_factor_page":"/2fa"}`)
 }
 
 func TestCaddyModule(t *testing.T) {

@@ -39,7 +39,11 @@ func admin(t *testing.T, h *authcoretest.Harness) authcore.APIKeyAdmin {
 	return a.(authcore.APIKeyAdmin)
 }
 
-func userID(u map[string]any) string { m, _ := u["user"].(map[string]any); s, _ := m["id"].(string); return s }
+func userID(u map[string]any) string {
+	m, _ := u["user"].(map[string]any)
+	s, _ := m["id"].(string)
+	return s
+}
 
 func create(t *testing.T, c *authcoretest.Client, body map[string]any) map[string]any {
 	t.Helper()

@@ -716,3 +716,22 @@ func TestCaddyfile(t *testing.T) {
 		}
 	}
 }
+
+// TOK-01: bob's API key with alice's session cookie authenticates as neither.
+func TestKeyAndCookieOfDifferentUsers(t *testing.T) {
+	h := newHarness(t, nil)
+	alice, _ := h.SignUp("A", "a@example.com", pw)
+	bob, _ := h.SignUp("B", "b@example.com", pw)
+	bk := create(t, bob, map[string]any{"name": "b"})
+	ak := create(t, alice, map[string]any{"name": "a"})
+	r := gwReq(bk["key"].(string))
+	r.Header.Set("Cookie", "better-auth.session_token="+alice.CookieValue("better-auth.session_token"))
+	if p, err := h.Engine.Authenticate(r); err == nil || authcore.AsError(err).Status != 401 {
+		t.Fatalf("bob key + alice cookie: %+v %v", p, err)
+	}
+	r = gwReq(ak["key"].(string))
+	r.Header.Set("Cookie", "better-auth.session_token="+alice.CookieValue("better-auth.session_token"))
+	if p, err := h.Engine.Authenticate(r); err != nil || p == nil {
+		t.Fatalf("alice key + alice cookie: %+v %v", p, err)
+	}
+}

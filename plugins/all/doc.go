@@ -15,6 +15,7 @@ import (
 	_ "github.com/gatehouse-auth/gatehouse/plugins/twofactor"
 
 	// Issue 6: machine credentials.
+	_ "github.com/gatehouse-auth/gatehouse/plugins/apikey"
 	_ "github.com/gatehouse-auth/gatehouse/plugins/bearer"
 	_ "github.com/gatehouse-auth/gatehouse/plugins/jwt"
 )

@@ -67,6 +67,7 @@ func TestInterop(t *testing.T) {
 		passkey
 		bearer
 		jwt
+		api_key
 	}
 }
 http://localhost:%[1]d {
@@ -78,7 +79,7 @@ http://localhost:%[1]d {
 http://:%[2]d {
 	bind 127.0.0.1
 	respond /health "ok"
-	respond "upstream id=[{header.X-Auth-User-Id}] email=[{header.X-Auth-User-Email}] cookie=[{header.Cookie}] authz=[{header.Authorization}] method=[{header.X-Auth-Method}]"
+	respond "upstream id=[{header.X-Auth-User-Id}] email=[{header.X-Auth-User-Email}] cookie=[{header.Cookie}] authz=[{header.Authorization}] method=[{header.X-Auth-Method}] apikey=[{header.X-Api-Key}] keyid=[{header.X-Auth-Api-Key-Id}]"
 }
 `, gw, app, sink.HookURL(), sinkSecret)
 	base := fmt.Sprintf("http://localhost:%d", gw)

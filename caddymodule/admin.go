@@ -34,7 +34,7 @@ const (
 	adminMaxLimit     = 1000
 )
 
-// AdminAPI is the admin.api.gatehouse module: user and session management over Caddy's admin
+// AdminAPI is the admin.api.gatehouse module: user, session and API-key management over Caddy's admin
 // endpoint, used by the `gatehouse user|session` subcommands. The CLI never opens the bbolt
 // file itself: bbolt locks it exclusively and the running server holds it (CONVENTIONS 14),
 // so every change goes through the running engine and its Store(), which also invalidates
@@ -55,6 +55,12 @@ const (
 //	GET    /gatehouse/sessions?user={user}           {"sessions": [...]} (token = opaque handle, D3)
 //	DELETE /gatehouse/sessions?user={user}           {"revoked": n}
 //	DELETE /gatehouse/sessions/{handle-or-id}        {"revoked": 1}
+//	POST   /gatehouse/api-keys                       {"user"|"organizationId", ...} → 201 key with its plaintext "key"
+//	GET    /gatehouse/api-keys?user={user}           {"apiKeys": [...]}
+//	PATCH  /gatehouse/api-keys/{id}                  {fields to change} → key
+//	DELETE /gatehouse/api-keys/{id}                  {"revoked": 1, "id"}
+//
+// The api-key routes need the api-key plugin (404 otherwise); admin_apikeys.go describes them.
 //
 // {user} is a user id or an email address.
 type AdminAPI struct {
@@ -205,6 +211,8 @@ func (a *AdminAPI) serveHTTP(w http.ResponseWriter, r *http.Request) error {
 			return q.revokeUserSessions()
 		}
 		return q.allow(http.MethodGet, http.MethodDelete)
+	case parts[0] == apiKeysPath:
+		return q.serveAPIKeys(parts)
 	case len(parts) == 2 && parts[0] == "sessions":
 		if err := q.allow(http.MethodDelete); err != nil {
 			return err

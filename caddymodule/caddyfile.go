@@ -327,6 +327,7 @@ func moduleNames(ns string) string {
 //	    public <path...>
 //	    require authenticated <path...>
 //	    require role <role> <path...|@matcher>
+//	    require permission <resource>:<action> <path...|@matcher>
 //	    allow anonymous <path...>
 //	    header <field> <Header-Name>
 //	    login_url <url>
@@ -428,7 +429,8 @@ func parseHandler(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 }
 
 // parseRule reads one rule line: public <path...> | require authenticated <path...> |
-// require role <role> <path...|@matcher> | allow anonymous <path...>.
+// require role <role> <path...|@matcher> |
+// require permission <resource>:<action> <path...|@matcher> | allow anonymous <path...>.
 func parseRule(h httpcaddyfile.Helper, key string) (Rule, error) {
 	var r Rule
 	switch key {
@@ -441,7 +443,7 @@ func parseRule(h httpcaddyfile.Helper, key string) (Rule, error) {
 		r.Kind = KindAnonymous
 	case "require":
 		if !h.NextArg() {
-			return r, h.Err("usage: require authenticated|role <role> <path...|@matcher>")
+			return r, h.Err("usage: require authenticated|role <role>|permission <resource>:<action> <path...|@matcher>")
 		}
 		switch h.Val() {
 		case "authenticated":
@@ -451,8 +453,18 @@ func parseRule(h httpcaddyfile.Helper, key string) (Rule, error) {
 				return r, h.Err("usage: require role <role> <path...|@matcher>")
 			}
 			r.Kind, r.Role = KindRole, h.Val()
+		case "permission":
+			const usage = "usage: require permission <resource>:<action> <path...|@matcher>"
+			if !h.NextArg() {
+				return r, h.Err(usage)
+			}
+			res, act, ok := strings.Cut(h.Val(), ":")
+			if !ok || res == "" || act == "" || strings.HasPrefix(res, "@") || strings.HasPrefix(res, "/") {
+				return r, h.Errf("require permission %q: expected <resource>:<action>, such as files:read (%s)", h.Val(), usage)
+			}
+			r.Kind, r.Resource, r.Action = KindPermission, res, act
 		default:
-			return r, h.Errf("require %q: expected authenticated or role", h.Val())
+			return r, h.Errf("require %q: expected authenticated, role or permission", h.Val())
 		}
 	}
 	for h.NextArg() {

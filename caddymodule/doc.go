@@ -10,7 +10,7 @@
 //	gatehouse.plugins.<name>    plugins (see plugins/)
 //	gatehouse.mailers.<name>    email transports: log, smtp, webhook (delivery.go; D13)
 //	gatehouse.sms.<name>        SMS transports: log, webhook, twilio
-//	admin.api.gatehouse         user and session management for the CLI
+//	admin.api.gatehouse         user, session and API-key management for the CLI
 //
 // Config flows one way: Caddyfile → JSON → App.Provision → authcore.Engine. The bbolt handle,
 // the rate-limit counters and the session cache live in caddy.UsagePools keyed by the store,

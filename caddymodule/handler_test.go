@@ -47,8 +47,8 @@ func ruleName(r *Rule) string {
 	if r == defaultRule {
 		return "default"
 	}
-	if r.Kind == KindRole {
-		return "role " + r.Role
+	if r.Kind == KindRole || r.Kind == KindPermission {
+		return r.requirement()
 	}
 	return r.Kind
 }
@@ -635,6 +635,9 @@ func (fakeAuthenticator) Authenticate(r *http.Request) (*authcore.Principal, boo
 	case v == "admin-key":
 		return &authcore.Principal{Method: "api-key", UserID: "admin-1", Roles: []string{"admin"}, KeyID: "key-1",
 			Headers: map[string]string{"Permissions": "users:read,users:write"}}, true, nil
+	case v == "files-key":
+		return &authcore.Principal{Method: "api-key", UserID: "files-1", KeyID: "key-2",
+			Permissions: map[string][]string{"files": {"read"}}}, true, nil
 	case v == "limited":
 		return nil, false, &authcore.Error{Status: http.StatusTooManyRequests, Code: "RATE_LIMITED", Message: "Too many requests",
 			Header: http.Header{"Retry-After": {"7"}}}

@@ -20,16 +20,26 @@ const (
 	KindAnonymous     = "anonymous"
 	KindAuthenticated = "authenticated"
 	KindRole          = "role"
+	KindPermission    = "permission"
 )
 
-var restrictiveness = map[string]int{KindPublic: 0, KindAnonymous: 1, KindAuthenticated: 2, KindRole: 3}
+// restrictiveness ranks the kinds for ties. A permission rule ranks above a role rule: only
+// a credential carrying permissions (an API key) can pass it, never a session.
+var restrictiveness = map[string]int{KindPublic: 0, KindAnonymous: 1, KindAuthenticated: 2, KindRole: 3, KindPermission: 4}
 
 // Rule is one access rule of a site.
 type Rule struct {
-	// Kind is public, anonymous (anonymous sessions allowed), authenticated or role.
+	// Kind is public, anonymous (anonymous sessions allowed), authenticated, role or
+	// permission.
 	Kind string `json:"kind"`
 	// Role required when Kind is role.
 	Role string `json:"role,omitempty"`
+	// Resource and Action required when Kind is permission: the principal's permissions
+	// (an API key's resource → actions map) must list Action under Resource. Both are
+	// compared exactly, as Better Auth's permission check does: there are no wildcards.
+	// Sessions carry no permissions and never pass such a rule (403).
+	Resource string `json:"resource,omitempty"`
+	Action   string `json:"action,omitempty"`
 	// Paths the rule covers: exact ("/health"), or prefixes ending in "*" ("/admin/*"
 	// covers /admin and everything below it); "*" is allowed only at the end. Matching
 	// ignores case and is done on the canonical path (see canonicalPath).
@@ -88,10 +98,16 @@ func compileRules(ctx caddy.Context, rules []Rule) (*ruleSet, error) {
 	for i := range rules {
 		r := &rules[i]
 		if _, ok := restrictiveness[r.Kind]; !ok {
-			return nil, fmt.Errorf("rule %d: unknown kind %q (valid: public, anonymous, authenticated, role)", i, r.Kind)
+			return nil, fmt.Errorf("rule %d: unknown kind %q (valid: public, anonymous, authenticated, role, permission)", i, r.Kind)
 		}
 		if r.Kind == KindRole && r.Role == "" {
 			return nil, fmt.Errorf("rule %d: require role needs a role name", i)
+		}
+		if r.Kind == KindPermission && (r.Resource == "" || r.Action == "") {
+			return nil, fmt.Errorf("rule %d: require permission needs a resource and an action", i)
+		}
+		if r.Kind != KindPermission && (r.Resource != "" || r.Action != "") {
+			return nil, fmt.Errorf("rule %d (%s): resource and action belong to permission rules", i, r.Kind)
 		}
 		if len(r.Paths) > 0 && len(r.MatchRaw) > 0 {
 			return nil, fmt.Errorf("rule %d: give paths or a matcher, not both", i)
@@ -124,6 +140,9 @@ func compileRules(ctx caddy.Context, rules []Rule) (*ruleSet, error) {
 			rs.patterns = append(rs.patterns, pt)
 		}
 	}
+	if err := checkRequirementTies(rs.patterns); err != nil {
+		return nil, err
+	}
 	// Most specific first; on a tie the most restrictive first, so the first match wins.
 	slices.SortStableFunc(rs.patterns, func(a, b pattern) int {
 		if d := b.specificity() - a.specificity(); d != 0 {
@@ -132,6 +151,48 @@ func compileRules(ctx caddy.Context, rules []Rule) (*ruleSet, error) {
 		return restrictiveness[b.rule.Kind] - restrictiveness[a.rule.Kind]
 	})
 	return rs, nil
+}
+
+// checkRequirementTies refuses two role or permission rules naming the same path with
+// different requirements: only one of them could apply (the first match wins), so the other
+// would be silently ignored, and whoever wrote both surely meant both to hold. Several
+// requirements on one path are written as matcher rules, which add up.
+func checkRequirementTies(patterns []pattern) error {
+	type key struct {
+		prefix   string
+		wildcard bool
+	}
+	seen := map[key]*Rule{}
+	for _, p := range patterns {
+		if p.rule.Kind != KindRole && p.rule.Kind != KindPermission {
+			continue
+		}
+		k := key{p.prefix, p.wildcard}
+		prev, ok := seen[k]
+		if !ok {
+			seen[k] = p.rule
+			continue
+		}
+		if prev.Kind != p.rule.Kind || prev.Role != p.rule.Role || prev.Resource != p.rule.Resource || prev.Action != p.rule.Action {
+			path := p.prefix
+			if p.wildcard {
+				path += "*"
+			}
+			return fmt.Errorf("path %q is named by two rules with different requirements (%s and %s); only one would apply — use a @matcher rule to require both", path, prev.requirement(), p.rule.requirement())
+		}
+	}
+	return nil
+}
+
+// requirement describes a rule's requirement for error messages.
+func (r *Rule) requirement() string {
+	switch r.Kind {
+	case KindRole:
+		return "role " + r.Role
+	case KindPermission:
+		return "permission " + r.Resource + ":" + r.Action
+	}
+	return r.Kind
 }
 
 // checkRulePath validates one rule path: it starts with "/" and may end in "*", the only
@@ -233,8 +294,24 @@ func judgeOne(r *Rule, p *authcore.Principal) verdict {
 			return forbidden
 		}
 		return allowed
+	case KindPermission:
+		if p == nil || p.Anonymous {
+			return unauthenticated
+		}
+		if !hasPermission(p.Permissions, r.Resource, r.Action) {
+			return forbidden
+		}
+		return allowed
 	}
 	return forbidden
+}
+
+// hasPermission reports whether perms (resource → actions, an API key's permissions) grants
+// action on resource. Like Better Auth's permission check (its access-control role()), names
+// are compared exactly: a "*" resource or action is an ordinary name, not a wildcard. A
+// principal without permissions — every session — has none.
+func hasPermission(perms map[string][]string, resource, action string) bool {
+	return slices.Contains(perms[resource], action)
 }
 
 // errBadPath: an encoded slash, backslash, NUL or semicolon in the path (D2).

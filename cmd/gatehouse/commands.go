@@ -81,6 +81,42 @@ The admin endpoint is found as for 'gatehouse user'.
 		CobraFunc: sessionCommand,
 	})
 	caddycmd.RegisterCommand(caddycmd.Command{
+		Name:  "apikey",
+		Usage: "<create|update|list|revoke> [args] [--address <addr> | --config <path> [--adapter <name>]] [--json]",
+		Short: "Creates, changes, lists and revokes API keys on a running Gatehouse server",
+		Long: `
+Manages API keys through the admin API of a running gatehouse server; the
+api-key plugin must be enabled (api_key in the gatehouse global options).
+
+  gatehouse apikey create (--user <user> | --org <id>) [key options]
+  gatehouse apikey update <key-id> [key options]
+  gatehouse apikey list [--user <user>]
+  gatehouse apikey revoke <key-id>
+
+Key options:
+  --name <name>                  display name
+  --prefix <prefix>              prefix of the generated key (create only)
+  --expires-in <duration|never>  lifetime from now, such as 30d or 12h
+  --permissions <res:act,...>    such as files:read,files:write (replaces
+                                 the key's permissions; "" removes them)
+  --remaining <n>                requests left before the key stops working
+  --refill-amount <n>            requests given back every --refill-interval
+  --refill-interval <duration>   such as 1d
+  --rate-limit <max>/<window>    such as 100/1m; "off" disables it
+  --enabled=<true|false>         enable or disable the key
+  --metadata <json object>       free-form metadata
+
+<user> is a user id or an email address; a key with --org belongs to the
+organization. The plaintext key is printed once, by create: store it then.
+Durations use Caddy's syntax (Go's plus "d" for days). Options not given
+keep their value on update. Permissions are matched exactly by the site
+rule 'require permission <resource>:<action>' (no wildcards).
+
+The admin endpoint is found as for 'gatehouse user'.
+`,
+		CobraFunc: apiKeyCommand,
+	})
+	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "secret",
 		Usage: "generate",
 		Short: "Generates a Gatehouse secret",
@@ -493,6 +529,285 @@ func sessionCommand(cmd *cobra.Command) {
 	}
 
 	parent(cmd, list, revoke)
+}
+
+// --- API keys ---
+
+// apiKeysPath is the admin API collection of API keys.
+const apiKeysPath = caddymodule.AdminPrefix + "api-keys"
+
+// apiKeyFlags adds the key options of create and update.
+func apiKeyFlags(cmd *cobra.Command, create bool) {
+	f := cmd.Flags()
+	f.String("name", "", "Display name")
+	if create {
+		f.String("user", "", "Owner: a user id or email address")
+		f.String("org", "", "Owner: an organization id (an organization-owned key)")
+		f.String("prefix", "", "Prefix of the generated key")
+	}
+	f.String("expires-in", "", "Lifetime from now, such as 30d or 12h; never for no expiry")
+	f.String("permissions", "", "Permissions as resource:action pairs, such as files:read,files:write")
+	f.Int64("remaining", 0, "Requests left before the key stops working")
+	f.Int64("refill-amount", 0, "Requests given back every --refill-interval")
+	f.String("refill-interval", "", "Refill period, such as 1d")
+	f.String("rate-limit", "", "Rate limit as <max>/<window>, such as 100/1m; off to disable")
+	f.Bool("enabled", true, "Enable (true) or disable (false) the key")
+	f.String("metadata", "", "Metadata as a JSON object")
+}
+
+// apiKeyBody builds the admin API body from the flags given on the command line; flags not
+// given are left out (on update: unchanged).
+func apiKeyBody(cmd *cobra.Command) (map[string]any, error) {
+	fl := cmd.Flags()
+	body := map[string]any{}
+	set := func(flag string) bool { return fl.Lookup(flag) != nil && fl.Changed(flag) }
+	for flag, field := range map[string]string{"user": "user", "org": "organizationId", "name": "name", "prefix": "prefix",
+		"expires-in": "expiresIn", "refill-interval": "refillInterval"} {
+		if set(flag) {
+			v, _ := fl.GetString(flag)
+			if v == "" {
+				return nil, fmt.Errorf("--%s: empty value", flag)
+			}
+			body[field] = v
+		}
+	}
+	for flag, field := range map[string]string{"remaining": "remaining", "refill-amount": "refillAmount"} {
+		if set(flag) {
+			v, _ := fl.GetInt64(flag)
+			if v < 0 {
+				return nil, fmt.Errorf("--%s: %d is negative", flag, v)
+			}
+			body[field] = v
+		}
+	}
+	if set("enabled") {
+		v, _ := fl.GetBool("enabled")
+		body["enabled"] = v
+	}
+	if set("permissions") {
+		v, _ := fl.GetString("permissions")
+		perms, err := parsePermissions(v)
+		if err != nil {
+			return nil, fmt.Errorf("--permissions: %w", err)
+		}
+		body["permissions"] = perms
+	}
+	if set("rate-limit") {
+		v, _ := fl.GetString("rate-limit")
+		if err := parseRateLimit(v, body); err != nil {
+			return nil, fmt.Errorf("--rate-limit: %w", err)
+		}
+	}
+	if set("metadata") {
+		v, _ := fl.GetString("metadata")
+		var md map[string]any
+		dec := json.NewDecoder(strings.NewReader(v))
+		dec.UseNumber()
+		if err := dec.Decode(&md); err != nil || md == nil || dec.More() {
+			return nil, fmt.Errorf("--metadata: %q is not a JSON object", v)
+		}
+		body["metadata"] = md
+	}
+	return body, nil
+}
+
+// parsePermissions reads "files:read,files:write,reports:export" into {"files": ["read",
+// "write"], "reports": ["export"]}, in the order given and without duplicates. An empty
+// string is no permissions at all (on update: remove them).
+func parsePermissions(s string) (map[string][]string, error) {
+	perms := map[string][]string{}
+	for _, pair := range strings.Split(s, ",") {
+		pair = strings.TrimSpace(pair)
+		if pair == "" {
+			continue
+		}
+		res, act, ok := strings.Cut(pair, ":")
+		res, act = strings.TrimSpace(res), strings.TrimSpace(act)
+		if !ok || res == "" || act == "" {
+			return nil, fmt.Errorf("%q is not <resource>:<action>", pair)
+		}
+		if !slices.Contains(perms[res], act) {
+			perms[res] = append(perms[res], act)
+		}
+	}
+	return perms, nil
+}
+
+// parseRateLimit reads "<max>/<window>" (such as 100/1m) or "off" into body.
+func parseRateLimit(s string, body map[string]any) error {
+	if s == "off" {
+		body["rateLimitEnabled"] = false
+		return nil
+	}
+	maxS, window, ok := strings.Cut(s, "/")
+	n, err := strconv.ParseInt(maxS, 10, 64)
+	if !ok || err != nil || n < 0 {
+		return fmt.Errorf("%q is not <max>/<window> (such as 100/1m) or off", s)
+	}
+	if d, err := caddy.ParseDuration(window); err != nil || d <= 0 {
+		return fmt.Errorf("%q: the window %q is not a positive duration", s, window)
+	}
+	body["rateLimitEnabled"] = true
+	body["rateLimitMax"] = n
+	body["rateLimitTimeWindow"] = window
+	return nil
+}
+
+// apiKeyHeader is the column header of API key tables.
+var apiKeyHeader = []string{"ID", "NAME", "START", "OWNER", "ENABLED", "REMAINING", "EXPIRES", "PERMISSIONS"}
+
+// apiKeyRow renders an API key's JSON (as the plugin publishes it) under apiKeyHeader.
+func apiKeyRow(k map[string]any) []string {
+	str := func(f string) string {
+		switch v := k[f].(type) {
+		case string:
+			return v
+		case nil:
+			return ""
+		default:
+			return fmt.Sprint(v)
+		}
+	}
+	owner := str("userId")
+	if owner == "" {
+		if org := str("organizationId"); org != "" {
+			owner = "org " + org
+		} else {
+			owner = str("referenceId")
+		}
+	}
+	remaining := "unlimited"
+	if k["remaining"] != nil {
+		remaining = str("remaining")
+	}
+	expires := "never"
+	if e := str("expiresAt"); e != "" {
+		expires = shortTime(e)
+	}
+	return []string{cell(str("id")), cell(str("name")), cell(str("start")), cell(owner), cell(str("enabled")),
+		cell(remaining), expires, cell(formatPermissions(k["permissions"]))}
+}
+
+// formatPermissions renders a key's permissions (an object, or the JSON string the store
+// holds) as resource:action pairs, sorted.
+func formatPermissions(v any) string {
+	if s, ok := v.(string); ok {
+		var m map[string]any
+		if json.Unmarshal([]byte(s), &m) != nil {
+			return s
+		}
+		v = m
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return ""
+	}
+	var pairs []string
+	for res, acts := range m {
+		list, _ := acts.([]any)
+		for _, a := range list {
+			pairs = append(pairs, fmt.Sprintf("%s:%v", res, a))
+		}
+	}
+	slices.Sort(pairs)
+	return strings.Join(pairs, ",")
+}
+
+// apiKeyCommand builds `gatehouse apikey` and its subcommands.
+func apiKeyCommand(cmd *cobra.Command) {
+	adminFlags(cmd)
+
+	create := &cobra.Command{
+		Use:   "create (--user <user> | --org <id>) [key options]",
+		Short: "Creates an API key and prints it (once)",
+		Args:  cobra.NoArgs,
+	}
+	apiKeyFlags(create, true)
+	create.RunE = func(cmd *cobra.Command, args []string) error {
+		body, err := apiKeyBody(cmd)
+		if err != nil {
+			return err
+		}
+		if body["user"] == nil && body["organizationId"] == nil {
+			return errors.New("an owner is required: --user <id|email> or --org <id>")
+		}
+		return adminRun(func(ctx context.Context, c *adminClient, out *output, _ []string) error {
+			return call(ctx, c, out, http.MethodPost, apiKeysPath, nil, body, func(k map[string]any) error {
+				if err := out.table(apiKeyHeader, [][]string{apiKeyRow(k)}); err != nil {
+					return err
+				}
+				out.linef("")
+				out.linef("API key (shown only now; store it safely):")
+				out.linef("%v", k["key"])
+				return nil
+			})
+		})(cmd, args)
+	}
+
+	update := &cobra.Command{
+		Use:   "update <key-id> [key options]",
+		Short: "Changes an API key's options",
+		Args:  cobra.ExactArgs(1),
+	}
+	apiKeyFlags(update, false)
+	update.RunE = func(cmd *cobra.Command, args []string) error {
+		body, err := apiKeyBody(cmd)
+		if err != nil {
+			return err
+		}
+		if len(body) == 0 {
+			return errors.New("nothing to update: give at least one key option (see --help)")
+		}
+		return adminRun(func(ctx context.Context, c *adminClient, out *output, args []string) error {
+			return call(ctx, c, out, http.MethodPatch, apiKeysPath+"/"+url.PathEscape(args[0]), nil, body, func(k map[string]any) error {
+				return out.table(apiKeyHeader, [][]string{apiKeyRow(k)})
+			})
+		})(cmd, args)
+	}
+
+	list := &cobra.Command{
+		Use:   "list [--user <user>]",
+		Short: "Lists API keys (a user's, or all)",
+		Args:  cobra.NoArgs,
+	}
+	list.Flags().String("user", "", "Only this user's keys (id or email)")
+	list.RunE = func(cmd *cobra.Command, args []string) error {
+		var q url.Values
+		if user, _ := cmd.Flags().GetString("user"); user != "" {
+			q = url.Values{"user": {user}}
+		}
+		return adminRun(func(ctx context.Context, c *adminClient, out *output, _ []string) error {
+			return call(ctx, c, out, http.MethodGet, apiKeysPath, q, nil, func(res struct {
+				APIKeys []map[string]any `json:"apiKeys"`
+			}) error {
+				if len(res.APIKeys) == 0 {
+					out.linef("No API keys.")
+					return nil
+				}
+				rows := make([][]string, 0, len(res.APIKeys))
+				for _, k := range res.APIKeys {
+					rows = append(rows, apiKeyRow(k))
+				}
+				return out.table(apiKeyHeader, rows)
+			})
+		})(cmd, args)
+	}
+
+	revoke := &cobra.Command{
+		Use:   "revoke <key-id>",
+		Short: "Revokes (deletes) an API key",
+		Args:  cobra.ExactArgs(1),
+		RunE: adminRun(func(ctx context.Context, c *adminClient, out *output, args []string) error {
+			return call(ctx, c, out, http.MethodDelete, apiKeysPath+"/"+url.PathEscape(args[0]), nil, nil, func(res struct {
+				ID string `json:"id"`
+			}) error {
+				out.linef("Revoked API key %s.", res.ID)
+				return nil
+			})
+		}),
+	}
+
+	parent(cmd, create, update, list, revoke)
 }
 
 // --- secret ---

@@ -1,5 +1,5 @@
 // Command gatehouse is Caddy with the Gatehouse modules and every Gatehouse plugin built in,
-// plus admin subcommands (user, session, secret) that talk to a running server through
+// plus admin subcommands (user, session, apikey, secret) that talk to a running server through
 // Caddy's admin API.
 //
 // It is an ordinary Caddy build: `gatehouse run --config Caddyfile` starts a server, and any
@@ -16,10 +16,16 @@
 //	gatehouse user delete <user>
 //	gatehouse session list <user>
 //	gatehouse session revoke (<handle> | --user <user>)
+//	gatehouse apikey create (--user <user> | --org <id>) [--name] [--prefix] [--expires-in] [--permissions res:act,...]
+//	                        [--remaining <n>] [--refill-amount <n> --refill-interval <d>] [--rate-limit <max>/<window>]
+//	                        [--enabled=false] [--metadata <json>]
+//	gatehouse apikey update <key-id> [the options of create but --user, --org, --prefix]
+//	gatehouse apikey list [--user <user>]
+//	gatehouse apikey revoke <key-id>
 //	gatehouse secret generate
 //	gatehouse version [--json]        (also: gatehouse modules)
 //
-// The user and session commands take --address <addr> (host:port or unix/<path>), or
+// The user, session and apikey commands take --address <addr> (host:port or unix/<path>), or
 // --config <path> [--adapter <name>] to read the admin address from a config, and --json.
 package main
 

@@ -4,15 +4,16 @@
 # See bench/README.md. Only loopback is used; the server this script starts is stopped by
 # its PID on exit.
 #
-# Knobs (environment): SCENARIOS ("session bearer": which credential the protected side
-# gets — the session cookie, or the same session as Authorization: Bearer with the bearer
-# plugin), ROUNDS (5), CONC (64), DURATION (5s), WARMUP (1s),
+# Knobs (environment): SCENARIOS ("session bearer apikey": which credential the protected
+# side gets — the session cookie; the same session as Authorization: Bearer (bearer plugin);
+# an API key with a per-key rate limit and a quota, both far above what a run uses, so that
+# their accounting is measured, never their refusals), ROUNDS (5), CONC (64), DURATION (5s), WARMUP (1s),
 # PLAIN_COOKIE (1: the plain side gets the same Cookie header; 0: protected side only),
 # PROFILE=1 (one extra round per side with a server CPU profile, printed with pprof -top),
 # KEEP=1 (keep the work directory: binary, config, server log, profiles).
 set -euo pipefail
 
-SCENARIOS=${SCENARIOS:-session bearer}
+SCENARIOS=${SCENARIOS:-session bearer apikey}
 ROUNDS=${ROUNDS:-5}
 CONC=${CONC:-64}
 DURATION=${DURATION:-5s}
@@ -80,8 +81,19 @@ for scenario in $SCENARIOS; do
 	bearer)
 		args+=(-H "$("$work/load" session -print bearer -base "http://127.0.0.1:$GH_PROTECTED_PORT")")
 		;;
+	apikey)
+		"$work/load" session -base "http://127.0.0.1:$GH_PROTECTED_PORT" >/dev/null # the key's owner
+		created=$("$work/gatehouse" apikey create --user bench@example.com --name bench \
+			--remaining 1000000000 --rate-limit 1000000000/1s --json --address "127.0.0.1:$GH_ADMIN_PORT")
+		key=$(printf '%s' "$created" | grep -o '"key": *"[^"]*"' | head -1 | sed 's/.*"\([^"]*\)"$/\1/')
+		if [[ -z "$key" ]]; then
+			echo "could not create the bench API key: $created" >&2
+			exit 1
+		fi
+		args+=(-H "X-Api-Key: $key" -target 0.85)
+		;;
 	*)
-		echo "unknown scenario $scenario (session, bearer)" >&2
+		echo "unknown scenario $scenario (session, bearer, apikey)" >&2
 		exit 2
 		;;
 	esac

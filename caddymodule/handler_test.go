@@ -635,6 +635,8 @@ func (fakeAuthenticator) Authenticate(r *http.Request) (*authcore.Principal, boo
 	case v == "admin-key":
 		return &authcore.Principal{Method: "api-key", UserID: "admin-1", Roles: []string{"admin"}, KeyID: "key-1",
 			Headers: map[string]string{"Permissions": "users:read,users:write"}}, true, nil
+	case v == "org-key":
+		return &authcore.Principal{Method: "api-key", OrgID: "org-1", KeyID: "key-org"}, true, nil
 	case v == "limited":
 		return nil, false, &authcore.Error{Status: http.StatusTooManyRequests, Code: "RATE_LIMITED", Message: "Too many requests",
 			Header: http.Header{"Retry-After": {"7"}}}

@@ -31,8 +31,9 @@ import (
 type inProcess struct {
 	respondPlain, respondProtected http.Handler
 	proxyPlain, proxyProtected     http.Handler
-	host                           string // Host header sent (the protected respond site)
-	cookie                         string // a valid session cookie, "name=value"
+	proxyIdentity                  http.Handler // proxyProtected plus identity_jwt
+	host                           string       // Host header sent (the protected respond site)
+	cookie                         string       // a valid session cookie, "name=value"
 }
 
 var (
@@ -70,7 +71,7 @@ func loadInProcess(tb testing.TB) *inProcess {
 func newInProcess(dir string) (*inProcess, error) {
 	var ports []int
 	var ls []net.Listener
-	for range 5 {
+	for range 6 {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			return nil, err
@@ -91,6 +92,7 @@ func newInProcess(dir string) (*inProcess, error) {
 		base_url http://127.0.0.1:%[2]d
 		storage bbolt %[6]s/gatehouse.db
 		secret bench-secret-0123456789abcdef0123456789abcdef
+		jwt
 	}
 }
 http://:%[1]d {
@@ -123,7 +125,18 @@ http://:%[5]d {
 	bind 127.0.0.1
 	respond "hello from the upstream" 200
 }
-`, ports[0], ports[1], ports[2], ports[3], ports[4], dir)
+http://:%[7]d {
+	bind 127.0.0.1
+	gatehouse {
+		identity_jwt X-Identity
+	}
+	reverse_proxy 127.0.0.1:%[5]d {
+		transport http {
+			keepalive_idle_conns_per_host 128
+		}
+	}
+}
+`, ports[0], ports[1], ports[2], ports[3], ports[4], dir, ports[5])
 	cfgJSON, warnings, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(cf), map[string]any{"filename": "Caddyfile"})
 	if err != nil {
 		return nil, fmt.Errorf("adapting: %w (warnings %v)", err, warnings)
@@ -145,10 +158,10 @@ http://:%[5]d {
 	}
 	ip := &inProcess{
 		respondPlain: byPort[ports[0]], respondProtected: byPort[ports[1]],
-		proxyPlain: byPort[ports[2]], proxyProtected: byPort[ports[3]],
+		proxyPlain: byPort[ports[2]], proxyProtected: byPort[ports[3]], proxyIdentity: byPort[ports[5]],
 		host: fmt.Sprintf("127.0.0.1:%d", ports[1]),
 	}
-	if ip.respondPlain == nil || ip.respondProtected == nil || ip.proxyPlain == nil || ip.proxyProtected == nil {
+	if ip.respondPlain == nil || ip.respondProtected == nil || ip.proxyPlain == nil || ip.proxyProtected == nil || ip.proxyIdentity == nil {
 		return nil, fmt.Errorf("servers not found in %v", app.(*caddyhttp.App).Servers)
 	}
 	// One user, signed up through the auth API of the protected site.
@@ -206,7 +219,7 @@ func TestInProcessSetup(t *testing.T) {
 			t.Errorf("%s, plain: %d", name, code)
 		}
 	}
-	for name, h := range map[string]http.Handler{"respond": ip.respondProtected, "proxy": ip.proxyProtected} {
+	for name, h := range map[string]http.Handler{"respond": ip.respondProtected, "proxy": ip.proxyProtected, "proxy identity_jwt": ip.proxyIdentity} {
 		if code := serveOne(h, ip.host, ip.cookie); code != 200 {
 			t.Errorf("%s, protected with session: %d", name, code)
 		}
@@ -222,7 +235,8 @@ func TestInProcessSetup(t *testing.T) {
 // a static respond on loopback ("proxy", the upstream's work included). Both sides get the
 // same request, session cookie included. plain→protected differences are the directive's
 // cost; allocs/op counts every goroutine, so the proxy pair includes what the upstream
-// spends on the identity headers:
+// spends on the identity headers. "proxy/identity_jwt" is "proxy/protected" with
+// `identity_jwt X-Identity` (the cached token: one signature per session per 30 s):
 //
 //	go test -run '^$' -bench Gateway -benchmem -count 6 ./bench/
 func BenchmarkGateway(b *testing.B) {
@@ -235,6 +249,7 @@ func BenchmarkGateway(b *testing.B) {
 		{"respond/protected", ip.respondProtected},
 		{"proxy/plain", ip.proxyPlain},
 		{"proxy/protected", ip.proxyProtected},
+		{"proxy/identity_jwt", ip.proxyIdentity},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			if code := serveOne(c.h, ip.host, ip.cookie); code != 200 {

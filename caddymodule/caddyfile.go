@@ -337,7 +337,13 @@ func moduleNames(ns string) string {
 //	    use_handle_errors
 //	    refuse_preflight
 //	    verify { <rules as above> }
+//	    identity_jwt <Header-Name> [<lifetime>] [{
+//	        lifetime 60s
+//	        audience <aud>
+//	    }]
 //	}
+//
+// identity_jwt needs the jwt plugin in the global options (its keys sign the token).
 func parseHandler(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 	hd := new(Handler)
 	h.Next() // directive name
@@ -405,6 +411,12 @@ func parseHandler(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 			case "refuse_preflight":
 				hd.RefusePreflight = true
 			}
+		case "identity_jwt":
+			c, err := parseIdentityJWT(h)
+			if err != nil {
+				return nil, err
+			}
+			hd.IdentityJWT = c
 		case "verify":
 			if h.NextArg() {
 				return nil, h.ArgErr()
@@ -422,10 +434,61 @@ func parseHandler(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 				hd.Verify.Rules = append(hd.Verify.Rules, r)
 			}
 		default:
-			return nil, h.Errf("gatehouse: unknown subdirective %q (valid: public, require, allow, header, login_url, header_prefix, pass_credentials, allow_encoded_slashes, use_handle_errors, refuse_preflight, verify)", key)
+			return nil, h.Errf("gatehouse: unknown subdirective %q (valid: public, require, allow, header, login_url, header_prefix, pass_credentials, allow_encoded_slashes, use_handle_errors, refuse_preflight, verify, identity_jwt)", key)
 		}
 	}
 	return hd, nil
+}
+
+// parseIdentityJWT reads `identity_jwt <Header-Name> [<lifetime>]` and its optional block
+// (lifetime, audience; the lifetime given once, on the line or in the block).
+func parseIdentityJWT(h httpcaddyfile.Helper) (*IdentityJWTConfig, error) {
+	const usage = "usage: identity_jwt <Header-Name> [<lifetime>] [{ lifetime <duration>  audience <aud> }]"
+	args := h.RemainingArgs()
+	if len(args) < 1 || len(args) > 2 {
+		return nil, h.Err(usage)
+	}
+	c := &IdentityJWTConfig{Header: args[0]}
+	if !validHeaderName(c.Header) {
+		return nil, h.Errf("identity_jwt: %q is not a valid header name", c.Header)
+	}
+	lifetime := func(v string) error {
+		if c.Lifetime != 0 {
+			return h.Err("identity_jwt: lifetime given twice")
+		}
+		d, err := caddy.ParseDuration(v)
+		if err != nil || d < minIdentityLifetime || d > maxIdentityLifetime || d%time.Second != 0 {
+			return h.Errf("identity_jwt: lifetime %q must be whole seconds between %s and %s", v, minIdentityLifetime, maxIdentityLifetime)
+		}
+		c.Lifetime = caddy.Duration(d)
+		return nil
+	}
+	if len(args) == 2 {
+		if err := lifetime(args[1]); err != nil {
+			return nil, err
+		}
+	}
+	for nesting := h.Nesting(); h.NextBlock(nesting); {
+		key := h.Val()
+		vals := h.RemainingArgs()
+		if len(vals) != 1 {
+			return nil, h.Errf("identity_jwt %s: wrong number of arguments", key)
+		}
+		switch key {
+		case "lifetime":
+			if err := lifetime(vals[0]); err != nil {
+				return nil, err
+			}
+		case "audience":
+			if c.Audience != "" {
+				return nil, h.Err("identity_jwt: audience given twice")
+			}
+			c.Audience = vals[0]
+		default:
+			return nil, h.Errf("identity_jwt: unknown option %q (valid: lifetime, audience)", key)
+		}
+	}
+	return c, nil
 }
 
 // parseRule reads one rule line: public <path...> | require authenticated <path...> |

@@ -482,6 +482,10 @@ func TestParseDirective(t *testing.T) {
 			{Kind: KindPublic, Paths: []string{"/status"}}, {Kind: KindRole, Role: "admin", Paths: []string{"/admin/*"}},
 			{Kind: KindAnonymous, Paths: []string{"/try/*"}}, {Kind: KindAuthenticated, Paths: []string{"/app/*"}}}}}},
 		{"empty verify block", "gatehouse {\n verify {\n }\n}", &Handler{Verify: &VerifyConfig{}}},
+		{"identity_jwt with a header", "gatehouse {\n identity_jwt X-Gatehouse-Identity\n}", &Handler{IdentityJWT: &IdentityJWTConfig{Header: "X-Gatehouse-Identity"}}},
+		{"identity_jwt with a lifetime", "gatehouse {\n identity_jwt X-Id 2m\n}", &Handler{IdentityJWT: &IdentityJWTConfig{Header: "X-Id", Lifetime: caddy.Duration(2 * time.Minute)}}},
+		{"identity_jwt block", "gatehouse {\n identity_jwt X-Id {\n lifetime 30s\n audience https://api.internal\n }\n}",
+			&Handler{IdentityJWT: &IdentityJWTConfig{Header: "X-Id", Lifetime: caddy.Duration(30 * time.Second), Audience: "https://api.internal"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -500,7 +504,7 @@ func TestParseDirective(t *testing.T) {
 
 func TestParseDirectiveErrors(t *testing.T) {
 	valid := []string{"public", "require", "allow", "header", "login_url", "header_prefix", "pass_credentials",
-		"allow_encoded_slashes", "use_handle_errors", "refuse_preflight", "verify"}
+		"allow_encoded_slashes", "use_handle_errors", "refuse_preflight", "verify", "identity_jwt"}
 	tests := []struct {
 		name  string
 		input string
@@ -541,6 +545,18 @@ func TestParseDirectiveErrors(t *testing.T) {
 		{"verify with an argument", "gatehouse {\n verify strict {\n }\n}", []string{"wrong argument count"}},
 		{"verify with a non-rule", "gatehouse {\n verify {\n login_url /x\n }\n}", []string{`verify: unknown rule "login_url" (valid: public, require, allow)`}},
 		{"verify rule error", "gatehouse {\n verify {\n require role\n }\n}", []string{"usage: require role <role>"}},
+		{"identity_jwt without a header", "gatehouse {\n identity_jwt\n}", []string{"usage: identity_jwt <Header-Name> [<lifetime>]"}},
+		{"identity_jwt with three arguments", "gatehouse {\n identity_jwt X-Id 60s extra\n}", []string{"usage: identity_jwt"}},
+		{"identity_jwt with an invalid header", "gatehouse {\n identity_jwt \"X Id\"\n}", []string{`identity_jwt: "X Id" is not a valid header name`}},
+		{"identity_jwt with a bad lifetime", "gatehouse {\n identity_jwt X-Id soon\n}", []string{`lifetime "soon" must be whole seconds between 2s and 1h0m0s`}},
+		{"identity_jwt lifetime too short", "gatehouse {\n identity_jwt X-Id 1s\n}", []string{`lifetime "1s"`}},
+		{"identity_jwt lifetime too long", "gatehouse {\n identity_jwt X-Id 2h\n}", []string{`lifetime "2h"`}},
+		{"identity_jwt lifetime not whole seconds", "gatehouse {\n identity_jwt X-Id 2500ms\n}", []string{`lifetime "2500ms"`}},
+		{"identity_jwt lifetime twice", "gatehouse {\n identity_jwt X-Id 30s {\n lifetime 40s\n }\n}", []string{"identity_jwt: lifetime given twice"}},
+		{"identity_jwt audience twice", "gatehouse {\n identity_jwt X-Id {\n audience a\n audience b\n }\n}", []string{"identity_jwt: audience given twice"}},
+		{"identity_jwt unknown option", "gatehouse {\n identity_jwt X-Id {\n issuer x\n }\n}", []string{`identity_jwt: unknown option "issuer" (valid: lifetime, audience)`}},
+		{"identity_jwt option without value", "gatehouse {\n identity_jwt X-Id {\n audience\n }\n}", []string{"identity_jwt audience: wrong number of arguments"}},
+		{"identity_jwt twice", "gatehouse {\n identity_jwt X-A\n identity_jwt X-B\n}", []string{"identity_jwt given twice"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

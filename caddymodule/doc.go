@@ -19,6 +19,6 @@
 //
 // The gateway path (handler.go) is the hot path: per request it strips forgeable identity
 // headers, resolves a credential (in-process session cache first), matches the route rules,
-// and either answers 302/401/403/429 itself or sets identity headers and placeholders and
-// calls the next handler.
+// and either answers 302/401/403/429 itself or sets identity headers and placeholders (and,
+// with identity_jwt, a cached signed identity JWT: identityjwt.go) and calls the next handler.
 package caddymodule

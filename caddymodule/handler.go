@@ -48,6 +48,9 @@ type Handler struct {
 	RefusePreflight bool `json:"refuse_preflight,omitempty"`
 	// Verify holds rules for the forward_auth verify endpoint; default: the site's rules.
 	Verify *VerifyConfig `json:"verify,omitempty"`
+	// IdentityJWT sends every proxied request that has a principal a short-lived signed JWT
+	// of that principal in a header (D12). Requires the jwt plugin (its keys and /jwks).
+	IdentityJWT *IdentityJWTConfig `json:"identity_jwt,omitempty"`
 
 	engine      *authcore.Engine
 	basePath    string
@@ -56,6 +59,7 @@ type Handler struct {
 	normPrefixB []byte
 	mapped      map[string]struct{}
 	headerNames []string // per identityFields index
+	identity    *identityJWT
 	logger      *zap.Logger
 }
 
@@ -117,6 +121,9 @@ func (h *Handler) provision(ctx caddy.Context, eng *authcore.Engine, logger *zap
 		if !knownField(f) {
 			return fmt.Errorf("header %s: unknown identity field (valid: %s)", f, fieldNames())
 		}
+	}
+	if err := h.provisionIdentityJWT(eng); err != nil {
+		return err
 	}
 	if h.LoginURL != "" {
 		if u, err := url.Parse(h.LoginURL); err != nil || (u.Host == "" && !strings.HasPrefix(h.LoginURL, "/")) {
@@ -180,6 +187,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	}
 	repl, _ := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 	h.setIdentity(r, repl, p)
+	if h.identity != nil && p != nil {
+		if err := h.identity.set(r, p); err != nil {
+			// The upstream relies on the token: never forward the request without it.
+			return h.deny(w, r, h.failClosed(err))
+		}
+	}
 	h.stripCredentials(r, p)
 	gw := newGuardWriter(w, h)
 	if p != nil && p.Refresh {

@@ -638,6 +638,8 @@ func (fakeAuthenticator) Authenticate(r *http.Request) (*authcore.Principal, boo
 	case v == "files-key":
 		return &authcore.Principal{Method: "api-key", UserID: "files-1", KeyID: "key-2",
 			Permissions: map[string][]string{"files": {"read"}}}, true, nil
+	case v == "org-key":
+		return &authcore.Principal{Method: "api-key", OrgID: "org-1", KeyID: "key-org"}, true, nil
 	case v == "limited":
 		return nil, false, &authcore.Error{Status: http.StatusTooManyRequests, Code: "RATE_LIMITED", Message: "Too many requests",
 			Header: http.Header{"Retry-After": {"7"}}}

@@ -38,6 +38,11 @@
 // SignJWT(ctx, claims) and VerifyJWT(ctx, token) — Better Auth's server-only signJWT and
 // verifyJWT. VerifyJWT refuses with ErrInvalidToken.
 //
+// SignIdentityJWT(ctx, claims) signs the gateway's identity JWT for upstreams (the site
+// option identity_jwt, DESIGN D12) with the same keys: header {alg, kid, typ:
+// gatehouse-id+jwt}, the claims as given (exp required, no defaults). JWKSRoute() is the
+// jwks path, for logs and docs.
+//
 // # Gateway
 //
 // An authenticator at authcore.OrderJWT takes `Authorization: Bearer <JWT>` where the value

@@ -3,6 +3,7 @@ package caddymodule
 import (
 	"bytes"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/caddyserver/caddy/v2"
@@ -53,6 +54,23 @@ var identityFields = []identityField{
 	{"method", "Method", "http.auth.user.method", func(p *authcore.Principal) string { return p.Method }},
 	{"org_id", "Org-Id", "http.auth.user.org_id", func(p *authcore.Principal) string { return p.OrgID }},
 	{"api_key_id", "Api-Key-Id", "http.auth.user.api_key_id", func(p *authcore.Principal) string { return p.KeyID }},
+	{"permissions", "Permissions", "http.auth.user.permissions", func(p *authcore.Principal) string { return permissionList(p.Permissions) }},
+}
+
+// permissionList renders a credential's permissions as sorted "resource:action" pairs,
+// comma-separated ("files:read,files:write"); "" when it has none.
+func permissionList(perms map[string][]string) string {
+	if len(perms) == 0 {
+		return ""
+	}
+	var out []string
+	for res, actions := range perms {
+		for _, a := range actions {
+			out = append(out, res+":"+a)
+		}
+	}
+	slices.Sort(out)
+	return strings.Join(out, ",")
 }
 
 // knownField reports whether name is an identity field (for `header <field> <name>`).

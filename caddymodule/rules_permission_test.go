@@ -162,8 +162,9 @@ func TestGatewayPermission(t *testing.T) {
 		{Kind: KindPermission, Resource: "files", Action: "write", Paths: []string{"/upload"}},
 	}})
 	s := f.serve("GET", "/files/report.pdf", nil, "X-Fake-Key", "files-key")
-	if s.rec.Code != http.StatusOK || f.up.calls != 1 || f.up.got.Header.Get("X-Auth-Api-Key-Id") != "key-2" {
-		t.Fatalf("files:read key on /files/*: %d, upstream calls %d", s.rec.Code, f.up.calls)
+	if s.rec.Code != http.StatusOK || f.up.calls != 1 || f.up.got.Header.Get("X-Auth-Api-Key-Id") != "key-2" ||
+		f.up.got.Header.Get("X-Auth-Permissions") != "files:read" {
+		t.Fatalf("files:read key on /files/*: %d, upstream calls %d, headers %v", s.rec.Code, f.up.calls, f.up.got.Header)
 	}
 	calls := f.up.calls
 	s = f.serve("POST", "/upload", nil, "X-Fake-Key", "files-key")

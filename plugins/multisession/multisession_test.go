@@ -295,6 +295,15 @@ func TestSetActiveRefusesForeignTokens(t *testing.T) {
 	if !sessionExists(t, h, tb) || !sessionExists(t, h, tc) {
 		t.Fatal("a foreign session was deleted")
 	}
+	// Cross-site requests never reach the handlers (CSRF-01).
+	for _, path := range []string{multisession.PathSetActive, multisession.PathRevoke} {
+		if r := c.Post(path, map[string]any{"sessionToken": ta}, "Origin", "https://evil.example"); r.StatusCode != http.StatusForbidden {
+			t.Fatalf("%s cross-site: %d %s", path, r.StatusCode, r.Body)
+		}
+	}
+	if !sessionExists(t, h, ta) || currentUser(t, c) != alice.id {
+		t.Fatal("a cross-site request changed something")
+	}
 }
 
 func TestSetActiveSessionGone(t *testing.T) {

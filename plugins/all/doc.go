@@ -18,4 +18,7 @@ import (
 	_ "github.com/gatehouse-auth/gatehouse/plugins/apikey"
 	_ "github.com/gatehouse-auth/gatehouse/plugins/bearer"
 	_ "github.com/gatehouse-auth/gatehouse/plugins/jwt"
+
+	// Issue 7: several users.
+	_ "github.com/gatehouse-auth/gatehouse/plugins/multisession"
 )

@@ -68,6 +68,7 @@ func TestInterop(t *testing.T) {
 		bearer
 		jwt
 		api_key
+		multi_session
 	}
 }
 http://localhost:%[1]d {

@@ -540,8 +540,21 @@ func TestImpersonation(t *testing.T) {
 	if ac == "" || !strings.Contains(ac, ".") {
 		t.Fatalf("admin_session cookie %q", ac)
 	}
-	// The impersonated session has only alice's rights.
-	want(t, e.root.Get(admin.PathListUsers), http.StatusForbidden, "YOU_ARE_NOT_ALLOWED_TO_LIST_USERS")
+	// The impersonated session has only alice's rights: every admin route refuses it and
+	// nothing changes (ADM-01 "alice-impersonated-by-root").
+	before := e.snapshot(t)
+	for _, rt := range routes(e) {
+		if rt.path == admin.PathImpersonateUser {
+			continue // refused above, with the no-nesting rule
+		}
+		r := e.root.Do(rt.method, rt.path, rt.body)
+		if r.StatusCode != http.StatusForbidden || r.Code() != rt.code {
+			t.Errorf("%s while impersonating: %d %s", rt.path, r.StatusCode, r.Body)
+		}
+	}
+	if !reflect.DeepEqual(before, e.snapshot(t)) {
+		t.Fatal("a refused call changed stored state")
+	}
 	// Alice's own list hides the impersonation session.
 	list := e.alice.Get(authcore.PathListSessions).JSON().([]any)
 	if len(list) != 1 || list[0].(map[string]any)["impersonatedBy"] != nil {

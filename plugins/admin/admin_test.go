@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/authcore/authcoretest"
 	"github.com/gatehouse-auth/gatehouse/plugins/admin"
 	"github.com/gatehouse-auth/gatehouse/plugins/emailotp"
+	"github.com/gatehouse-auth/gatehouse/plugins/magiclink"
 	"github.com/gatehouse-auth/gatehouse/storage"
 )
 
@@ -58,7 +60,7 @@ func setup(t *testing.T, p *admin.Plugin, opts ...authcoretest.Option) *env {
 	if p == nil {
 		p = &admin.Plugin{}
 	}
-	h := authcoretest.New(t, append([]authcoretest.Option{authcoretest.WithPlugins(p, &emailotp.Plugin{}, &mfaPlugin{})}, opts...)...)
+	h := authcoretest.New(t, append([]authcoretest.Option{authcoretest.WithPlugins(p, &emailotp.Plugin{}, &magiclink.Plugin{}, &mfaPlugin{})}, opts...)...)
 	e := &env{h: h, cfg: p}
 	var u map[string]any
 	e.root, u = h.SignUp("Root", "root@example.com", pw)
@@ -426,6 +428,16 @@ func TestBan(t *testing.T) {
 	code := waitCode(t, e.h, "alice@example.com")
 	want(t, c.Post(emailotp.PathSignIn, map[string]any{"email": "alice@example.com", "otp": code}), http.StatusForbidden, "BANNED_USER")
 	want(t, c.Post("/test/mfa-sign-in", map[string]any{"email": "alice@example.com"}), http.StatusForbidden, "BANNED_USER")
+	ok(t, c.Post(magiclink.PathSignInMagicLink, map[string]any{"email": "alice@example.com"}))
+	link := e.h.Sink.Wait(t, "magic-link", "alice@example.com")
+	r = c.Get(magiclink.PathMagicLinkVerify + "?token=" + link.Data.Token)
+	// (The magic-link plugin answers a gate's refusal as is: 403 BANNED_USER.)
+	if loc := r.Header.Get("Location"); r.Code() != "BANNED_USER" && !strings.Contains(loc, "error=BANNED_USER") {
+		t.Fatalf("magic link of a banned user: %d %s %s", r.StatusCode, loc, r.Body)
+	}
+	if _, set := r.SetCookie(sessionCookie); set {
+		t.Fatal("a banned magic-link sign-in set a session cookie")
+	}
 	if n := len(e.sessions(t, e.aliceID)); n != 0 {
 		t.Fatalf("a banned user got %d sessions", n)
 	}
@@ -722,5 +734,41 @@ func TestHostileInput(t *testing.T) {
 		if r := e.root.Get(admin.PathListUsers + q); r.StatusCode >= 500 {
 			t.Errorf("list-users%s: %d %s", q, r.StatusCode, r.Body)
 		}
+	}
+}
+
+// stop-impersonating is single-use: 20 concurrent calls restore the admin session once.
+func TestStopImpersonatingConcurrent(t *testing.T) {
+	e := setup(t, nil)
+	ok(t, e.root.Post(admin.PathImpersonateUser, map[string]any{"userId": e.aliceID}))
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	wins := 0
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := e.h.Client()
+			c.Jar = e.root.Jar
+			r := c.Post(admin.PathStopImpersonating, nil)
+			if r.StatusCode >= 500 {
+				t.Errorf("concurrent stop: %d %s", r.StatusCode, r.Body)
+			}
+			if r.StatusCode == http.StatusOK {
+				mu.Lock()
+				wins++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if wins != 1 {
+		t.Fatalf("%d stops succeeded, want 1", wins)
+	}
+	if n := len(e.sessions(t, e.rootID)); n != 1 {
+		t.Fatalf("root has %d sessions, want 1", n)
+	}
+	if n := len(e.sessions(t, e.aliceID)); n != 1 {
+		t.Fatalf("alice has %d sessions, want her own only", n)
 	}
 }

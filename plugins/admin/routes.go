@@ -742,8 +742,13 @@ func (p *Plugin) stopImpersonating(c *authcore.Call) (any, error) {
 	if admin == nil || admin.UserID() != by {
 		return nil, notFound
 	}
-	if err := p.engine.RevokeSession(c.Context(), s.ID()); err != nil {
-		return nil, err
+	// Consuming the impersonation session makes stop single-use under concurrent calls:
+	// exactly one caller restores the admin's session.
+	if _, err := p.engine.Store().ConsumeOne(c.Context(), authcore.ModelSession, storage.ByID(s.ID())); err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil, errUnauthorized()
+		}
+		return nil, authcore.Internal(err)
 	}
 	ns, err := c.StartSession(admin.User, flag != "")
 	if err != nil {

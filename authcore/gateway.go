@@ -73,8 +73,13 @@ func (e *Engine) SessionPrincipal(s *Session, method string) *Principal {
 		Session:   s.Session,
 		Anonymous: s.User.Bool("isAnonymous"),
 		OrgID:     s.Session.String("activeOrganizationId"),
-		Refresh:   e.refreshDue(s.Session),
-		sess:      s,
+		// An impersonation session (admin plugin) is never extended: it ends when its
+		// time-limited lifetime does, whatever cookies the client keeps.
+		Refresh: e.refreshDue(s.Session) && s.Session.String("impersonatedBy") == "",
+		sess:    s,
+	}
+	if by := s.Session.String("impersonatedBy"); by != "" {
+		p.Headers = map[string]string{"Impersonated-By": by}
 	}
 	if role := s.User.String("role"); role != "" && !strings.Contains(role, ",") && strings.TrimSpace(role) == role {
 		p.roleBuf[0] = role

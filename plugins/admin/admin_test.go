@@ -3,6 +3,7 @@ package admin_test
 import (
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"reflect"
 	"strings"
@@ -770,5 +771,28 @@ func TestStopImpersonatingConcurrent(t *testing.T) {
 	}
 	if n := len(e.sessions(t, e.aliceID)); n != 1 {
 		t.Fatalf("alice has %d sessions, want her own only", n)
+	}
+}
+
+// At the gateway an impersonation session names its admin (X-Auth-Impersonated-By, from
+// Principal.Headers) and is never extended, however old it gets.
+func TestImpersonationAtTheGateway(t *testing.T) {
+	e := setup(t, nil, authcoretest.WithConfig(func(c *authcore.Config) { c.Session.UpdateAge = 10 * time.Minute }))
+	ok(t, e.root.Post(admin.PathImpersonateUser, map[string]any{"userId": e.aliceID}))
+	req := httptest.NewRequest("GET", "/app", nil)
+	req.Header.Set("Cookie", sessionCookie+"="+e.root.CookieValue(sessionCookie))
+	e.h.Clock.Advance(50 * time.Minute) // past update_age (10m), within the impersonation hour
+	p, err := e.h.Engine.Authenticate(req)
+	if err != nil || p == nil || p.UserID != e.aliceID {
+		t.Fatalf("impersonation principal: %+v %v", p, err)
+	}
+	if p.Headers["Impersonated-By"] != e.rootID || p.Refresh {
+		t.Fatalf("impersonation principal headers %v, refresh %v", p.Headers, p.Refresh)
+	}
+	// A normal session of the same age carries no such header and is due for refresh.
+	plain := httptest.NewRequest("GET", "/app", nil)
+	plain.Header.Set("Cookie", sessionCookie+"="+e.bob.CookieValue(sessionCookie))
+	if p, err := e.h.Engine.Authenticate(plain); err != nil || p == nil || p.Headers["Impersonated-By"] != "" || !p.Refresh {
+		t.Fatalf("plain principal: %+v %v", p, err)
 	}
 }

@@ -20,5 +20,6 @@ import (
 	_ "github.com/gatehouse-auth/gatehouse/plugins/jwt"
 
 	// Issue 7: several users.
+	_ "github.com/gatehouse-auth/gatehouse/plugins/admin"
 	_ "github.com/gatehouse-auth/gatehouse/plugins/multisession"
 )

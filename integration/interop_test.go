@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -69,6 +70,7 @@ func TestInterop(t *testing.T) {
 		jwt
 		api_key
 		multi_session
+		admin
 	}
 }
 http://localhost:%[1]d {
@@ -80,17 +82,28 @@ http://localhost:%[1]d {
 http://:%[2]d {
 	bind 127.0.0.1
 	respond /health "ok"
-	respond "upstream id=[{header.X-Auth-User-Id}] email=[{header.X-Auth-User-Email}] cookie=[{header.Cookie}] authz=[{header.Authorization}] method=[{header.X-Auth-Method}] apikey=[{header.X-Api-Key}] keyid=[{header.X-Auth-Api-Key-Id}]"
+	respond "upstream id=[{header.X-Auth-User-Id}] email=[{header.X-Auth-User-Email}] cookie=[{header.Cookie}] authz=[{header.Authorization}] method=[{header.X-Auth-Method}] apikey=[{header.X-Api-Key}] keyid=[{header.X-Auth-Api-Key-Id}] imp=[{header.X-Auth-Impersonated-By}]"
 }
 `, gw, app, sink.HookURL(), sinkSecret)
 	base := fmt.Sprintf("http://localhost:%d", gw)
-	StartServer(t, cf, base+"/health")
+	s := StartServer(t, cf, base+"/health")
+	// An administrator for the adminClient tests, made the only way one can be: by the CLI.
+	const adminEmail, adminPassword = "interop-admin@example.com", "interop admin passphrase 7"
+	for _, args := range [][]string{
+		{"user", "create", "--email", adminEmail, "--name", "Interop Admin", "--password", adminPassword},
+		{"user", "set-role", adminEmail, "admin"},
+	} {
+		if out, ok := runCLI(t, s.Env(), s.Dir, "", append(args, "--address", s.Admin)...); !ok {
+			t.Fatalf("gatehouse %s: %s", strings.Join(args, " "), out)
+		}
+	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), interopTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, "--test")
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GATEHOUSE_URL="+base, "GATEHOUSE_MESSAGES_URL="+sink.srv.URL, "NO_COLOR=1", "FORCE_COLOR=0")
+	cmd.Env = append(os.Environ(), "GATEHOUSE_URL="+base, "GATEHOUSE_MESSAGES_URL="+sink.srv.URL,
+		"GATEHOUSE_ADMIN_EMAIL="+adminEmail, "GATEHOUSE_ADMIN_PASSWORD="+adminPassword, "NO_COLOR=1", "FORCE_COLOR=0")
 	// On timeout only what this test started is killed: node and the per-file test
 	// processes it spawned, which share the new process group (see killGroup).
 	killGroup(cmd)

@@ -22,15 +22,15 @@ if (!["localhost", "127.0.0.1", "[::1]"].includes(new URL(BASE_URL).hostname)) {
  * A protected path. The Go harness (integration/interop_test.go) proxies every non-public
  * path to a Caddy `respond` upstream that echoes what it received:
  *   upstream id=[X-Auth-User-Id] email=[X-Auth-User-Email] cookie=[Cookie] authz=[Authorization]
- *            method=[X-Auth-Method] apikey=[X-Api-Key] keyid=[X-Auth-Api-Key-Id]
+ *            method=[X-Auth-Method] apikey=[X-Api-Key] keyid=[X-Auth-Api-Key-Id] imp=[X-Auth-Impersonated-By]
  */
 export const PROTECTED = `${BASE_URL}/app/whoami`;
 
 /** Parses the echoing upstream's answer. */
 export function parseEcho(body) {
-  const m = /^upstream id=\[(.*)\] email=\[(.*)\] cookie=\[(.*)\] authz=\[(.*)\] method=\[(.*)\] apikey=\[(.*)\] keyid=\[(.*)\]$/s.exec(body);
+  const m = /^upstream id=\[(.*)\] email=\[(.*)\] cookie=\[(.*)\] authz=\[(.*)\] method=\[(.*)\] apikey=\[(.*)\] keyid=\[(.*)\] imp=\[(.*)\]$/s.exec(body);
   assert.ok(m, `unexpected upstream answer ${JSON.stringify(body)}`);
-  return { id: m[1], email: m[2], cookie: m[3], authz: m[4], method: m[5], apikey: m[6], keyid: m[7] };
+  return { id: m[1], email: m[2], cookie: m[3], authz: m[4], method: m[5], apikey: m[6], keyid: m[7], imp: m[8] };
 }
 
 /** Upper bound for one HTTP request; a test has its own, larger bound. */

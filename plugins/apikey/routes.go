@@ -457,7 +457,7 @@ func (p *Plugin) delete(c *authcore.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.User.Bool("banned") {
+	if bannedAt(s.User, p.engine.Clock().Now()) {
 		return nil, ErrUserBanned.With(http.StatusUnauthorized)
 	}
 	if c.Body.String("configId") != "" && c.Body.String("configId") != "default" {

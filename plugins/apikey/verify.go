@@ -176,6 +176,17 @@ func hasPermissions(granted, want map[string][]string) bool {
 // (401 KEY_NOT_FOUND) → per-key rate limit (429 RATE_LIMITED) → quota (429
 // USAGE_EXCEEDED). The rate limit is checked before the quota so that a rate-limited request
 // spends no quota. Both 429s carry Retry-After and X-Retry-After.
+// bannedAt reports whether the admin plugin's ban fields bar user at now: banned, and
+// banExpires either unset or still ahead (an expired ban no longer counts, even before the
+// user's next sign-in lifts it in storage).
+func bannedAt(user storage.Record, now time.Time) bool {
+	if user == nil || !user.Bool("banned") {
+		return false
+	}
+	until := user.Time("banExpires")
+	return until.IsZero() || now.Before(until)
+}
+
 func (p *Plugin) verify(ctx context.Context, key string, want map[string][]string) (*cacheEntry, error) {
 	now := p.engine.Clock().Now()
 	e, err := p.lookup(ctx, key, now)
@@ -192,10 +203,8 @@ func (p *Plugin) verify(ctx context.Context, key string, want map[string][]strin
 	if exp := rec.Time(FieldExpiresAt); !exp.IsZero() && !now.Before(exp) {
 		return nil, ErrKeyExpired.With(http.StatusUnauthorized)
 	}
-	if e.user != nil && e.user.Bool("banned") {
-		if until := e.user.Time("banExpires"); until.IsZero() || now.Before(until) {
-			return nil, ErrUserBanned.With(http.StatusUnauthorized)
-		}
+	if bannedAt(e.user, now) {
+		return nil, ErrUserBanned.With(http.StatusUnauthorized)
 	}
 	if len(want) > 0 && !hasPermissions(e.perms, want) {
 		return nil, ErrKeyNotFound.With(http.StatusUnauthorized)

@@ -36,7 +36,7 @@ func (e *Engine) inputFields(model string, body Values, declared map[string]bool
 			}
 			continue
 		}
-		cv, problem := clientValue(f, v)
+		cv, problem := FieldValue(f, v)
 		if problem != "" {
 			return nil, &Error{Status: http.StatusBadRequest, Code: CodeValidationError.Code, Message: fmt.Sprintf("[body.%s] %s", k, problem)}
 		}
@@ -45,9 +45,10 @@ func (e *Engine) inputFields(model string, body Values, declared map[string]bool
 	return out, nil
 }
 
-// clientValue converts a decoded JSON value into the field's storage type, or says what is
-// wrong with it (the message goes to the client inside VALIDATION_ERROR).
-func clientValue(f *storage.Field, v any) (any, string) {
+// FieldValue converts a decoded JSON value into the field's storage type, or says what is
+// wrong with it (the message goes to the client inside VALIDATION_ERROR). Plugins that take
+// user fields in their own shape (the admin plugin's data object) use it too.
+func FieldValue(f *storage.Field, v any) (any, string) {
 	if v == nil {
 		if f.Required {
 			return nil, fmt.Sprintf("Invalid input: expected %s, received null", f.Type)

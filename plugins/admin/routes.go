@@ -233,7 +233,7 @@ func (p *Plugin) userData(data authcore.Values) (storage.Record, error) {
 		if !ok {
 			return nil, validation("data."+k, "Unknown field")
 		}
-		cv, problem := fieldValue(f, v)
+		cv, problem := authcore.FieldValue(f, v)
 		if problem != "" {
 			return nil, validation("data."+k, problem)
 		}
@@ -244,52 +244,6 @@ func (p *Plugin) userData(data authcore.Values) (storage.Record, error) {
 
 func validation(field, msg string) *authcore.Error {
 	return &authcore.Error{Status: http.StatusBadRequest, Code: authcore.CodeValidationError.Code, Message: fmt.Sprintf("[body.%s] %s", field, msg)}
-}
-
-// fieldValue converts a JSON value into the field's storage type.
-func fieldValue(f *storage.Field, v any) (any, string) {
-	if v == nil {
-		if f.Required {
-			return nil, "Invalid input: expected " + string(f.Type) + ", received null"
-		}
-		return nil, ""
-	}
-	bad := "Invalid input: expected " + string(f.Type)
-	switch f.Type {
-	case storage.TypeString:
-		s, ok := v.(string)
-		if !ok || len(s) > 8192 || strings.ContainsRune(s, 0) {
-			return nil, bad
-		}
-		return s, ""
-	case storage.TypeBoolean:
-		b, ok := v.(bool)
-		if !ok {
-			return nil, bad
-		}
-		return b, ""
-	case storage.TypeNumber:
-		n, ok := v.(json.Number)
-		if !ok {
-			return nil, bad
-		}
-		i, err := n.Int64()
-		if err != nil {
-			return nil, bad
-		}
-		return i, ""
-	case storage.TypeDate:
-		s, ok := v.(string)
-		if !ok {
-			return nil, bad
-		}
-		t, err := time.Parse(time.RFC3339Nano, s)
-		if err != nil {
-			return nil, bad
-		}
-		return t, ""
-	}
-	return nil, bad
 }
 
 // createUser is POST /admin/create-user. Over HTTP it always needs an administrator's

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/authcore"
 	_ "github.com/gatehouse-auth/gatehouse/caddymodule"
+	"github.com/gatehouse-auth/gatehouse/caddymodule/caddyopts/caddyoptstest"
 	"github.com/gatehouse-auth/gatehouse/plugins/emailotp"
 )
 
@@ -104,7 +105,7 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 
 // The plugin's block inside the global gatehouse options, through Caddy's own adapter.
 func TestCaddyfileAdapt(t *testing.T) {
-	out, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(`{
+	plugins := caddyoptstest.AdaptedPlugins(t, `{
 	gatehouse {
 		secret 0123456789abcdef0123456789abcdef0123
 		base_url https://app.example.com
@@ -117,26 +118,13 @@ func TestCaddyfileAdapt(t *testing.T) {
 		}
 	}
 }
-`), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cfg struct {
-		Apps struct {
-			Gatehouse struct {
-				Plugins map[string]json.RawMessage `json:"plugins"`
-			} `json:"gatehouse"`
-		} `json:"apps"`
-	}
-	if err := json.Unmarshal(out, &cfg); err != nil {
-		t.Fatal(err)
-	}
-	got := string(cfg.Apps.Gatehouse.Plugins["email_otp"])
+`)
+	got := string(plugins["email_otp"])
 	if want := `{"otp_length":6,"expires_in":"5m0s","disable_sign_up":true,"change_email":{"enabled":true}}`; got != want {
-		t.Fatalf("plugin JSON %s, want %s (config %s)", got, want, out)
+		t.Fatalf("plugin JSON %s, want %s (plugins %s)", got, want, plugins)
 	}
 
-	_, _, err = caddyconfig.GetAdapter("caddyfile").Adapt([]byte("{\n\tgatehouse {\n\t\temail_otp {\n\t\t\tbogus\n\t\t}\n\t}\n}\n"), nil)
+	_, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte("{\n\tgatehouse {\n\t\temail_otp {\n\t\t\tbogus\n\t\t}\n\t}\n}\n"), nil)
 	if err == nil || !strings.Contains(err.Error(), `unknown option "bogus"`) {
 		t.Fatalf("unknown option: %v", err)
 	}

@@ -1,12 +1,10 @@
 package jwtplugin
 
 import (
-	"encoding/json"
 	"testing"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
-	"github.com/caddyserver/caddy/v2/caddyconfig"
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
 
 	"github.com/gatehouse-auth/gatehouse/authcore"
@@ -87,21 +85,8 @@ https://app.example.com {
 	respond ok
 }
 `
-	out, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(src), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cfg struct {
-		Apps struct {
-			Gatehouse struct {
-				Plugins map[string]json.RawMessage `json:"plugins"`
-			} `json:"gatehouse"`
-		} `json:"apps"`
-	}
-	if err := json.Unmarshal(out, &cfg); err != nil {
-		t.Fatal(err)
-	}
-	if got, want := string(cfg.Apps.Gatehouse.Plugins["jwt"]), `{"algorithm":"ES256","rotation_interval":"720h0m0s"}`; got != want {
+	plugins := caddyoptstest.AdaptedPlugins(t, src)
+	if got, want := string(plugins["jwt"]), `{"algorithm":"ES256","rotation_interval":"720h0m0s"}`; got != want {
 		t.Fatalf("plugins.jwt = %s, want %s", got, want)
 	}
 }

@@ -1,7 +1,6 @@
 package magiclink
 
 import (
-	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -80,25 +79,12 @@ https://app.example.com {
 	respond ok
 }
 `
-	out, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(src), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cfg struct {
-		Apps struct {
-			Gatehouse struct {
-				Plugins map[string]json.RawMessage `json:"plugins"`
-			} `json:"gatehouse"`
-		} `json:"apps"`
-	}
-	if err := json.Unmarshal(out, &cfg); err != nil {
-		t.Fatal(err)
-	}
-	got := string(cfg.Apps.Gatehouse.Plugins["magic_link"])
+	plugins := caddyoptstest.AdaptedPlugins(t, src)
+	got := string(plugins["magic_link"])
 	if want := `{"expires_in":"10m0s","disable_sign_up":true,"rate_limit_window":"1m0s","rate_limit_max":3}`; got != want {
 		t.Fatalf("plugins.magic_link = %s, want %s", got, want)
 	}
-	_, _, err = caddyconfig.GetAdapter("caddyfile").Adapt([]byte(strings.Replace(src, "disable_sign_up", "allowed_attempts 3", 1)), nil)
+	_, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(strings.Replace(src, "disable_sign_up", "allowed_attempts 3", 1)), nil)
 	if err == nil || !strings.Contains(err.Error(), `unknown option "allowed_attempts"`) {
 		t.Fatalf("unknown option: %v", err)
 	}

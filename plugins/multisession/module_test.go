@@ -1,11 +1,9 @@
 package multisession
 
 import (
-	"encoding/json"
 	"testing"
 
 	"github.com/caddyserver/caddy/v2"
-	"github.com/caddyserver/caddy/v2/caddyconfig"
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
 
 	"github.com/gatehouse-auth/gatehouse/authcore"
@@ -63,21 +61,8 @@ https://app.example.com {
 	respond ok
 }
 `
-	out, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(src), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cfg struct {
-		Apps struct {
-			Gatehouse struct {
-				Plugins map[string]json.RawMessage `json:"plugins"`
-			} `json:"gatehouse"`
-		} `json:"apps"`
-	}
-	if err := json.Unmarshal(out, &cfg); err != nil {
-		t.Fatal(err)
-	}
-	if got, want := string(cfg.Apps.Gatehouse.Plugins["multi_session"]), `{"maximum_sessions":2}`; got != want {
-		t.Fatalf("plugins.multi_session = %s, want %s (all: %s)", got, want, out)
+	plugins := caddyoptstest.AdaptedPlugins(t, src)
+	if got, want := string(plugins["multi_session"]), `{"maximum_sessions":2}`; got != want {
+		t.Fatalf("plugins.multi_session = %s, want %s (all: %s)", got, want, plugins)
 	}
 }

@@ -1,12 +1,10 @@
 package passkey
 
 import (
-	"encoding/json"
 	"strings"
 	"testing"
 
 	"github.com/caddyserver/caddy/v2"
-	"github.com/caddyserver/caddy/v2/caddyconfig"
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
 
 	"github.com/gatehouse-auth/gatehouse/authcore"
@@ -84,21 +82,8 @@ https://app.example.com {
 	respond ok
 }
 `
-	out, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(src), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cfg struct {
-		Apps struct {
-			Gatehouse struct {
-				Plugins map[string]json.RawMessage `json:"plugins"`
-			} `json:"gatehouse"`
-		} `json:"apps"`
-	}
-	if err := json.Unmarshal(out, &cfg); err != nil {
-		t.Fatal(err)
-	}
-	if got, want := string(cfg.Apps.Gatehouse.Plugins["passkey"]), `{"rp_name":"Example","user_verification":"required"}`; got != want {
+	plugins := caddyoptstest.AdaptedPlugins(t, src)
+	if got, want := string(plugins["passkey"]), `{"rp_name":"Example","user_verification":"required"}`; got != want {
 		t.Fatalf("plugins.passkey = %s, want %s", got, want)
 	}
 }

@@ -8,11 +8,11 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
-	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 
 	"github.com/gatehouse-auth/gatehouse/authcore"
 	_ "github.com/gatehouse-auth/gatehouse/caddymodule" // the global gatehouse option
+	"github.com/gatehouse-auth/gatehouse/caddymodule/caddyopts/caddyoptstest"
 	"github.com/gatehouse-auth/gatehouse/plugins/phonenumber"
 )
 
@@ -137,7 +137,7 @@ func TestJSONConfig(t *testing.T) {
 // The block read through the real global option: the Caddyfile adapter enables the plugin
 // under gatehouse.plugins with its options as JSON.
 func TestCaddyfileAdapt(t *testing.T) {
-	out, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(`{
+	plugins := caddyoptstest.AdaptedPlugins(t, `{
 	gatehouse {
 		base_url https://auth.example.com
 		phone_number {
@@ -146,24 +146,11 @@ func TestCaddyfileAdapt(t *testing.T) {
 		}
 	}
 }
-`), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cfg struct {
-		Apps struct {
-			Gatehouse struct {
-				Plugins map[string]json.RawMessage `json:"plugins"`
-			} `json:"gatehouse"`
-		} `json:"apps"`
-	}
-	if err := json.Unmarshal(out, &cfg); err != nil {
-		t.Fatal(err)
-	}
-	raw := cfg.Apps.Gatehouse.Plugins["phone_number"]
+`)
+	raw := plugins["phone_number"]
 	var p phonenumber.Plugin
 	if err := json.Unmarshal(raw, &p); err != nil {
-		t.Fatalf("%s: %v", out, err)
+		t.Fatalf("%s: %v", raw, err)
 	}
 	want := phonenumber.Plugin{SignUpOnVerification: true, ExpiresIn: authcore.Duration(3 * time.Minute), StoreOTP: "encrypted"}
 	if !reflect.DeepEqual(p, want) {

@@ -1,7 +1,6 @@
 package twofactor
 
 import (
-	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -118,25 +117,12 @@ https://app.example.com {
 	respond ok
 }
 `
-	out, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(src), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cfg struct {
-		Apps struct {
-			Gatehouse struct {
-				Plugins map[string]json.RawMessage `json:"plugins"`
-			} `json:"gatehouse"`
-		} `json:"apps"`
-	}
-	if err := json.Unmarshal(out, &cfg); err != nil {
-		t.Fatal(err)
-	}
-	got := string(cfg.Apps.Gatehouse.Plugins["two_factor"])
+	plugins := caddyoptstest.AdaptedPlugins(t, src)
+	got := string(plugins["two_factor"])
 	if want := `{"issuer":"Acme","otp_channel":"sms","account_lockout":{"max_failed_attempts":5}}`; got != want {
 		t.Fatalf("plugins.two_factor = %s, want %s", got, want)
 	}
-	_, _, err = caddyconfig.GetAdapter("caddyfile").Adapt([]byte(strings.Replace(src, "issuer Acme", "window 3", 1)), nil)
+	_, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(strings.Replace(src, "issuer Acme", "window 3", 1)), nil)
 	if err == nil || !strings.Contains(err.Error(), `unknown option "window"`) {
 		t.Fatalf("unknown option: %v", err)
 	}

@@ -1,6 +1,7 @@
 // Package caddyoptstest is the one table test every plugin's Caddyfile block goes through:
 // each input unmarshals into a fresh config that must equal the wanted one, or fails with an
-// error containing the wanted text; and a config survives the JSON the adapter writes.
+// error containing the wanted text; a config survives the JSON the adapter writes; and a
+// whole Caddyfile adapts, through the real global gatehouse option, into the plugins' JSON.
 package caddyoptstest
 
 import (
@@ -9,7 +10,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	_ "github.com/caddyserver/caddy/v2/modules/standard" // the sites' own directives
+
+	_ "github.com/gatehouse-auth/gatehouse/caddymodule" // the gatehouse global option
 )
 
 // Case is one Caddyfile input and what it must give: Want, or an error containing Err.
@@ -64,4 +69,25 @@ func RoundTrip[P any](t *testing.T, in P, wantJSON string) {
 	if b, _ := json.Marshal(zero); string(b) != `{}` {
 		t.Fatalf("zero config JSON %s", b)
 	}
+}
+
+// AdaptedPlugins adapts a whole Caddyfile and returns the JSON of each plugin enabled in its
+// global gatehouse block, by plugin name.
+func AdaptedPlugins(t *testing.T, src string) map[string]json.RawMessage {
+	t.Helper()
+	out, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(src), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg struct {
+		Apps struct {
+			Gatehouse struct {
+				Plugins map[string]json.RawMessage `json:"plugins"`
+			} `json:"gatehouse"`
+		} `json:"apps"`
+	}
+	if err := json.Unmarshal(out, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	return cfg.Apps.Gatehouse.Plugins
 }

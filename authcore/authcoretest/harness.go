@@ -364,3 +364,33 @@ func (h *CountingHasher) Work() int {
 	defer h.mu.Unlock()
 	return h.Hashes + h.Verifies + h.Fakes
 }
+
+// Drain returns once every background job queued so far has run, including jobs those jobs
+// queued (a deferred look-up that then queues its email): the queue is one FIFO worker, so a
+// marker job is queued and awaited a few times.
+func (h *Harness) Drain() {
+	h.T.Helper()
+	for range 4 {
+		done := make(chan struct{})
+		h.Engine.Defer("test drain", func(context.Context) error { close(done); return nil })
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			h.T.Fatal("background queue did not drain")
+		}
+	}
+}
+
+// Sent drains the background queue and returns the captured messages of a type to an
+// address, oldest first.
+func (h *Harness) Sent(typ, to string) []authcore.Message {
+	h.T.Helper()
+	h.Drain()
+	var out []authcore.Message
+	for _, m := range h.Sink.Messages() {
+		if m.Type == typ && m.To == to {
+			out = append(out, m)
+		}
+	}
+	return out
+}

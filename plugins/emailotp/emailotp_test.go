@@ -40,33 +40,10 @@ func newHarness(t *testing.T, p *emailotp.Plugin, opts ...authcoretest.Option) *
 
 func withConfig(f func(*authcore.Config)) authcoretest.Option { return authcoretest.WithConfig(f) }
 
-// drain waits until every background job queued so far has run. A job may queue another (a
-// deferred look-up that then queues its email), so a marker is queued and awaited a few
-// times on the one-worker FIFO queue.
-func drain(t *testing.T, h *authcoretest.Harness) {
-	t.Helper()
-	for range 4 {
-		done := make(chan struct{})
-		h.Engine.Defer("test drain", func(context.Context) error { close(done); return nil })
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			t.Fatal("background queue did not drain")
-		}
-	}
-}
-
 // otpMessages returns the email-otp messages sent to an address, after draining the queue.
 func otpMessages(t *testing.T, h *authcoretest.Harness, to string) []authcore.Message {
 	t.Helper()
-	drain(t, h)
-	var out []authcore.Message
-	for _, m := range h.Sink.Messages() {
-		if m.Type == "email-otp" && m.To == to {
-			out = append(out, m)
-		}
-	}
-	return out
+	return h.Sent("email-otp", to)
 }
 
 // lastCode returns the code of the newest email-otp message to an address for a purpose.
@@ -982,7 +959,7 @@ func TestChangeEmailVerifyCurrentEmail(t *testing.T) {
 func TestOverrideDefaultEmailVerification(t *testing.T) {
 	h := newHarness(t, &emailotp.Plugin{OverrideDefaultEmailVerification: true})
 	alice, _ := h.SignUp("Alice", "alice@example.com", pw)
-	drain(t, h)
+	h.Drain()
 	if n := len(h.Sink.Messages()); n != 0 {
 		t.Fatalf("%d messages on sign-up without send_on_sign_up", n)
 	}
@@ -1008,7 +985,7 @@ func TestOverrideDefaultEmailVerification(t *testing.T) {
 	h2 := newHarness(t, &emailotp.Plugin{OverrideDefaultEmailVerification: true, SendVerificationOnSignUp: true},
 		withConfig(func(c *authcore.Config) { c.EmailVerification.SendOnSignUp = true }))
 	h2.SignUp("Bob", "bob@example.com", pw)
-	drain(t, h2)
+	h2.Drain()
 	all := h2.Sink.Messages()
 	if len(all) != 1 || all[0].Type != "email-otp" || all[0].To != "bob@example.com" {
 		t.Fatalf("messages %+v", all)
@@ -1214,7 +1191,7 @@ func TestHostileInput(t *testing.T) {
 			}
 		}
 	}
-	drain(t, h)
+	h.Drain()
 	if n := len(h.Sink.Messages()); n != 0 {
 		t.Fatalf("%d messages sent for hostile input", n)
 	}

@@ -2,7 +2,6 @@ package magiclink_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -31,32 +30,10 @@ func newHarness(t *testing.T, p *magiclink.Plugin, opts ...authcoretest.Option) 
 	return authcoretest.New(t, append([]authcoretest.Option{authcoretest.WithPlugins(p)}, opts...)...)
 }
 
-// drain waits until every background job queued so far has run (the queue is FIFO with one
-// worker; a deferred issue queues the email as one more job, hence the repetition).
-func drain(t *testing.T, h *authcoretest.Harness) {
-	t.Helper()
-	for range 3 {
-		done := make(chan struct{})
-		h.Engine.Defer("test drain", func(context.Context) error { close(done); return nil })
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			t.Fatal("background queue did not drain")
-		}
-	}
-}
-
 // messages returns the captured magic-link emails to an address, after draining the queue.
 func messages(t *testing.T, h *authcoretest.Harness, to string) []authcore.Message {
 	t.Helper()
-	drain(t, h)
-	var out []authcore.Message
-	for _, m := range h.Sink.Messages() {
-		if m.Type == "magic-link" && m.To == to {
-			out = append(out, m)
-		}
-	}
-	return out
+	return h.Sent("magic-link", to)
 }
 
 // requestLink asks for a link and returns the email it produced.
@@ -622,7 +599,7 @@ func TestNoMailer(t *testing.T) {
 			t.Fatalf("message %s", r.Body)
 		}
 	}
-	drain(t, h)
+	h.Drain()
 	if n := len(verifications(t, h)); n != 0 {
 		t.Fatalf("%d verification rows", n)
 	}

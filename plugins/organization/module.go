@@ -70,7 +70,7 @@ func (p *Plugin) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		"require_email_verification_on_invitation": caddyopts.Flag(&p.RequireEmailVerificationOnInvitation),
 		"cancel_pending_invitations_on_re_invite":  caddyopts.Flag(&p.CancelPendingInvitationsOnReInvite),
 		"disable_organization_deletion":            caddyopts.Flag(&p.DisableOrganizationDeletion),
-		"roles": {Arity: 0, Set: func([]string) error { return p.parseRolesBlock(d) }},
+		"roles":                                    {Arity: 0, Set: func([]string) error { return p.parseRolesBlock(d) }},
 		"teams": caddyopts.Block(d, "teams", map[string]caddyopts.Opt{
 			"enabled":                  caddyopts.Flag(&p.Teams.Enabled),
 			"maximum_teams":            caddyopts.Int(&p.Teams.MaximumTeams),

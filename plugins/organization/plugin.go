@@ -112,13 +112,13 @@ type Plugin struct {
 	BeforeRemoveTeamMember   Hook `json:"-"`
 	AfterRemoveTeamMember    Hook `json:"-"`
 
-	engine         *authcore.Engine
-	creatorRole    string
-	membershipMax  int
-	invitationMax  int
-	invitationTTL  time.Duration
-	roles          map[string]Permissions
-	cache          *membershipCache
+	engine        *authcore.Engine
+	creatorRole   string
+	membershipMax int
+	invitationMax int
+	invitationTTL time.Duration
+	roles         map[string]Permissions
+	cache         *membershipCache
 }
 
 // Teams is the teams block (Better Auth's teams option).

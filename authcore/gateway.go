@@ -36,7 +36,48 @@ func (e *Engine) Authenticate(r *http.Request) (*Principal, error) {
 			found.FromAuthorization = true
 		}
 	}
+	if found != nil && found.UserID != "" && found.OrgID != "" {
+		if err := e.confirmActiveOrg(r.Context(), found); err != nil {
+			return nil, err
+		}
+	}
 	return found, nil
+}
+
+// confirmActiveOrg checks a user principal's active organization against the organization
+// plugin: a member keeps it, with its slug and the member's roles; anyone else — removed from
+// the organization, or the organization deleted, since the session chose it — loses it, so
+// that no identity header names an organization the user no longer belongs to (ORG-02).
+func (e *Engine) confirmActiveOrg(ctx context.Context, p *Principal) error {
+	orgs := e.Organizations()
+	if orgs == nil {
+		p.OrgID = ""
+		return nil
+	}
+	m, ok, err := orgs.Membership(ctx, p.UserID, p.OrgID, false)
+	if err != nil {
+		return err
+	}
+	p.SetOrg(m, ok)
+	return nil
+}
+
+// SetOrg makes m the principal's organization, or clears it when ok is false.
+func (p *Principal) SetOrg(m OrgMembership, ok bool) {
+	if !ok {
+		p.OrgID, p.OrgSlug, p.OrgRoles = "", "", nil
+		return
+	}
+	p.OrgID, p.OrgSlug, p.OrgRoles = m.OrgID, m.OrgSlug, m.Roles
+}
+
+// OrgMembership returns the principal's confirmed membership in its organization (ok false
+// when it has none, including an organization-owned API key, which is no member).
+func (p *Principal) OrgMembership() (OrgMembership, bool) {
+	if p == nil || p.UserID == "" || p.OrgID == "" {
+		return OrgMembership{}, false
+	}
+	return OrgMembership{OrgID: p.OrgID, OrgSlug: p.OrgSlug, Roles: p.OrgRoles}, true
 }
 
 // samePrincipal: the same user, or for organization-owned credentials the same organization.

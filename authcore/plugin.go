@@ -110,8 +110,14 @@ type Principal struct {
 	Session storage.Record // nil unless a session
 	// Anonymous sessions pass only "allow anonymous" rules (D1).
 	Anonymous bool
-	// OrgID is the active or owning organization, if any.
+	// OrgID is the active or owning organization, if any. For a user, Authenticate keeps
+	// it only while the organization plugin confirms the membership, and a per-request
+	// organization rule replaces it with the organization it judged.
 	OrgID string
+	// OrgSlug and OrgRoles describe the user's membership in OrgID (empty for an
+	// organization-owned API key).
+	OrgSlug  string
+	OrgRoles []string
 	// Roles are the user's roles (the comma-separated role field, split).
 	Roles []string
 	// Permissions granted to an API key or JWT, if any.

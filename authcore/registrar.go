@@ -33,6 +33,13 @@ func (r *Registrar) Extend(model string, fields ...storage.Field) error {
 	return r.reg.schema.Extend(r.owner, model, fields...)
 }
 
+// SetDefault changes the value a field takes when a record is created without it — the
+// admin plugin's default_role for user.role. Only one plugin may change a given field's
+// default.
+func (r *Registrar) SetDefault(model, field string, v any) error {
+	return r.reg.schema.SetDefault(r.owner, model, field, v)
+}
+
 // UserScoped declares that records of model belong to the user whose id is in field: every
 // write to such a record invalidates that user's cached sessions on this node (D6).
 func (r *Registrar) UserScoped(model, field string) { r.reg.userScoped[model] = field }

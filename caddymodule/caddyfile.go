@@ -3,6 +3,7 @@ package caddymodule
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -328,6 +329,10 @@ func moduleNames(ns string) string {
 //	    require authenticated <path...>
 //	    require role <role> <path...|@matcher>
 //	    require permission <resource>:<action> <path...|@matcher>
+//	    require admin <path...|@matcher>
+//	    require org_member <path...|@matcher> [{ org_from path|host <n> [slug|id] }]
+//	    require org_role <role[,role...]> <path...|@matcher> [{ org_from ... }]
+//	    require org_permission <resource>:<action> <path...|@matcher> [{ org_from ... }]
 //	    allow anonymous <path...>
 //	    header <field> <Header-Name>
 //	    login_url <url>
@@ -491,9 +496,24 @@ func parseIdentityJWT(h httpcaddyfile.Helper) (*IdentityJWTConfig, error) {
 	return c, nil
 }
 
-// parseRule reads one rule line: public <path...> | require authenticated <path...> |
-// require role <role> <path...|@matcher> |
-// require permission <resource>:<action> <path...|@matcher> | allow anonymous <path...>.
+// ruleUsage lists the rule forms for error messages.
+const ruleUsage = "usage: require authenticated|admin|org_member <path...|@matcher>, " +
+	"require role <role>|permission <resource>:<action>|org_role <role[,role...]>|org_permission <resource>:<action> <path...|@matcher> " +
+	"(org_* rules take an optional block: { org_from path|host <n> [slug|id] })"
+
+// kindUsage is the usage of one require form.
+var kindUsage = map[string]string{
+	KindRole:          "usage: require role <role> <path...|@matcher>",
+	KindPermission:    "usage: require permission <resource>:<action> <path...|@matcher>",
+	KindOrgRole:       "usage: require org_role <role[,role...]> <path...|@matcher> [{ org_from path|host <n> [slug|id] }]",
+	KindOrgPermission: "usage: require org_permission <resource>:<action> <path...|@matcher> [{ org_from path|host <n> [slug|id] }]",
+}
+
+// parseRule reads one rule line: public <path...> | allow anonymous <path...> |
+// require authenticated|admin|org_member <path...|@matcher> |
+// require role <role> <...> | require permission <resource>:<action> <...> |
+// require org_role <role[,role...]> <...> | require org_permission <resource>:<action> <...>,
+// the org_* forms with an optional block { org_from path|host <n> [slug|id] }.
 func parseRule(h httpcaddyfile.Helper, key string) (Rule, error) {
 	var r Rule
 	switch key {
@@ -506,28 +526,34 @@ func parseRule(h httpcaddyfile.Helper, key string) (Rule, error) {
 		r.Kind = KindAnonymous
 	case "require":
 		if !h.NextArg() {
-			return r, h.Err("usage: require authenticated|role <role>|permission <resource>:<action> <path...|@matcher>")
+			return r, h.Err(ruleUsage)
 		}
-		switch h.Val() {
-		case "authenticated":
-			r.Kind = KindAuthenticated
-		case "role":
-			if !h.NextArg() {
-				return r, h.Err("usage: require role <role> <path...|@matcher>")
+		r.Kind = h.Val()
+		switch r.Kind {
+		case KindAuthenticated, KindAdmin, KindOrgMember:
+		case KindRole, KindOrgRole:
+			if !h.NextArg() || strings.HasPrefix(h.Val(), "/") || strings.HasPrefix(h.Val(), "@") {
+				return r, h.Errf("require %s: expected a role name before the paths (%s)", r.Kind, kindUsage[r.Kind])
 			}
-			r.Kind, r.Role = KindRole, h.Val()
-		case "permission":
-			const usage = "usage: require permission <resource>:<action> <path...|@matcher>"
+			if r.Kind == KindRole {
+				r.Role = h.Val()
+			} else {
+				r.OrgRoles = strings.Split(h.Val(), ",")
+				if slices.Contains(r.OrgRoles, "") {
+					return r, h.Errf("require org_role %q: empty role name", h.Val())
+				}
+			}
+		case KindPermission, KindOrgPermission:
 			if !h.NextArg() {
-				return r, h.Err(usage)
+				return r, h.Err(kindUsage[r.Kind])
 			}
 			res, act, ok := strings.Cut(h.Val(), ":")
 			if !ok || res == "" || act == "" || strings.HasPrefix(res, "@") || strings.HasPrefix(res, "/") {
-				return r, h.Errf("require permission %q: expected <resource>:<action>, such as files:read (%s)", h.Val(), usage)
+				return r, h.Errf("require %s %q: expected <resource>:<action>, such as files:read (%s)", r.Kind, h.Val(), kindUsage[r.Kind])
 			}
-			r.Kind, r.Resource, r.Action = KindPermission, res, act
+			r.Resource, r.Action = res, act
 		default:
-			return r, h.Errf("require %q: expected authenticated, role or permission", h.Val())
+			return r, h.Errf("require %q: expected authenticated, role, permission, admin, org_member, org_role or org_permission", h.Val())
 		}
 	}
 	for h.NextArg() {
@@ -549,6 +575,32 @@ func parseRule(h httpcaddyfile.Helper, key string) (Rule, error) {
 			return r, h.Errf("%s: %v", key, err)
 		}
 		r.Paths = append(r.Paths, h.Val())
+	}
+	for nesting := h.Nesting(); h.NextBlock(nesting); {
+		if !isOrg(r.Kind) {
+			return r, h.Errf("%s: only org_member, org_role and org_permission rules take a block", key)
+		}
+		if h.Val() != "org_from" {
+			return r, h.Errf("require %s: unknown option %q (valid: org_from)", r.Kind, h.Val())
+		}
+		if r.OrgFrom != nil {
+			return r, h.Err("org_from given twice")
+		}
+		args := h.RemainingArgs()
+		if len(args) < 2 || len(args) > 3 {
+			return r, h.Err("usage: org_from path|host <n> [slug|id]")
+		}
+		n, err := strconv.Atoi(args[1])
+		if err != nil {
+			return r, h.Errf("org_from %s %q: expected a position counting from 1", args[0], args[1])
+		}
+		r.OrgFrom = &OrgSource{From: args[0], Index: n}
+		if len(args) == 3 {
+			r.OrgFrom.By = args[2]
+		}
+		if err := r.validate(nil); err != nil {
+			return r, h.Err(err.Error())
+		}
 	}
 	if len(r.Paths) == 0 && len(r.MatchRaw) == 0 {
 		return r, h.Errf("%s: needs at least one path or @matcher", key)

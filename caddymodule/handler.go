@@ -96,12 +96,12 @@ func (h *Handler) provision(ctx caddy.Context, eng *authcore.Engine, logger *zap
 		h.HeaderPrefix = "X-Auth-"
 	}
 	h.normPrefixB = []byte(normHeader(h.HeaderPrefix))
-	if h.rules, err = compileRules(ctx, h.Rules); err != nil {
+	if h.rules, err = compileRules(ctx, h.engine, h.Rules); err != nil {
 		return err
 	}
 	h.verifyRules = h.rules
 	if h.Verify != nil && len(h.Verify.Rules) > 0 {
-		if h.verifyRules, err = compileRules(ctx, h.Verify.Rules); err != nil {
+		if h.verifyRules, err = compileRules(ctx, h.engine, h.Verify.Rules); err != nil {
 			return fmt.Errorf("verify: %w", err)
 		}
 	}
@@ -179,7 +179,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	if err != nil {
 		return h.deny(w, r, h.failClosed(err))
 	}
-	switch judge(rules, p) {
+	v, err := judge(r, h.engine, clean, rules, p)
+	if err != nil {
+		return h.deny(w, r, h.failClosed(err))
+	}
+	switch v {
 	case unauthenticated:
 		return h.unauthenticated(w, r)
 	case forbidden:

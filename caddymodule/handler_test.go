@@ -36,7 +36,7 @@ func testCtx(t *testing.T) caddy.Context {
 
 func mustRules(t *testing.T, rules ...Rule) *ruleSet {
 	t.Helper()
-	rs, err := compileRules(testCtx(t), rules)
+	rs, err := compileRules(testCtx(t), nil, rules)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,15 +175,15 @@ func TestJudge(t *testing.T) {
 		{defaultRule, nil, unauthenticated}, {defaultRule, anon, unauthenticated}, {defaultRule, user, allowed},
 	}
 	for _, tt := range tests {
-		if got := judge([]*Rule{tt.rule}, tt.p); got != tt.want {
+		if got := judgeStatic([]*Rule{tt.rule}, tt.p); got != tt.want {
 			t.Errorf("judge(%s, %+v) = %d, want %d", ruleName(tt.rule), tt.p, got, tt.want)
 		}
 	}
 	// Several rules: the worst verdict wins.
-	if got := judge([]*Rule{public, role}, user); got != forbidden {
+	if got := judgeStatic([]*Rule{public, role}, user); got != forbidden {
 		t.Errorf("public + role for a user = %d, want forbidden", got)
 	}
-	if got := judge([]*Rule{role, authn}, nil); got != unauthenticated {
+	if got := judgeStatic([]*Rule{role, authn}, nil); got != unauthenticated {
 		t.Errorf("role + authenticated without credential = %d, want unauthenticated", got)
 	}
 }
@@ -221,7 +221,7 @@ func TestMatcherRulesAddRequirements(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := judge(rules, tt.p); got != tt.want {
+		if got := judgeStatic(rules, tt.p); got != tt.want {
 			t.Errorf("%s %s as %+v: %d, want %d", tt.method, tt.path, tt.p, got, tt.want)
 		}
 	}
@@ -243,7 +243,7 @@ func TestCompileRulesErrors(t *testing.T) {
 		{Rule{Kind: KindPublic, MatchRaw: caddyhttp.RawMatcherSets{{"no_such_matcher": json.RawMessage(`{}`)}}}, "loading matchers"},
 	}
 	for _, tt := range tests {
-		_, err := compileRules(testCtx(t), []Rule{tt.rule})
+		_, err := compileRules(testCtx(t), nil, []Rule{tt.rule})
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%+v: err = %v, want %q", tt.rule, err, tt.want)
 		}
@@ -718,6 +718,10 @@ func (f *fixture) serve(method, target string, vars map[string]any, hdr ...strin
 	f.t.Helper()
 	r := httptest.NewRequest(method, target, nil)
 	for i := 0; i+1 < len(hdr); i += 2 {
+		if hdr[i] == "Host" {
+			r.Host = hdr[i+1]
+			continue
+		}
 		r.Header[hdr[i]] = append(r.Header[hdr[i]], hdr[i+1])
 	}
 	repl := caddy.NewReplacer()
@@ -1308,4 +1312,13 @@ func TestProvisionErrors(t *testing.T) {
 			t.Errorf("%+v: err = %v, want %q", tt.h, err, tt.want)
 		}
 	}
+}
+
+// judgeStatic judges rules that need no plugin (everything but admin and org_* rules).
+func judgeStatic(rules []*Rule, p *authcore.Principal) verdict {
+	v, err := judge(httptest.NewRequest(http.MethodGet, "/", nil), nil, "/", rules, p)
+	if err != nil {
+		panic(err)
+	}
+	return v
 }

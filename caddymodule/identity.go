@@ -53,6 +53,8 @@ var identityFields = []identityField{
 	}},
 	{"method", "Method", "http.auth.user.method", func(p *authcore.Principal) string { return p.Method }},
 	{"org_id", "Org-Id", "http.auth.user.org_id", func(p *authcore.Principal) string { return p.OrgID }},
+	{"org_slug", "Org-Slug", "http.auth.user.org_slug", func(p *authcore.Principal) string { return p.OrgSlug }},
+	{"org_role", "Org-Role", "http.auth.user.org_role", func(p *authcore.Principal) string { return strings.Join(p.OrgRoles, ",") }},
 	{"api_key_id", "Api-Key-Id", "http.auth.user.api_key_id", func(p *authcore.Principal) string { return p.KeyID }},
 	{"permissions", "Permissions", "http.auth.user.permissions", func(p *authcore.Principal) string { return permissionList(p.Permissions) }},
 }

@@ -75,14 +75,16 @@ type identityJWT struct {
 // identityKey locates a principal's token for one audience: the session id, else the API
 // key id, else the user id, under the credential method.
 type identityKey struct {
-	method, principal, aud string
+	// org: one principal may reach several tenants through per-request organization
+	// rules; each keeps its own token rather than re-signing on every switch.
+	method, principal, aud, org string
 }
 
 // identityClaims are the token's claims other than iat, exp and iss. A cached token is
 // reused only when they are all unchanged, so a change of name, role, verified email or
 // organization (which the engine's session cache picks up at once, D6) re-signs at once.
 type identityClaims struct {
-	sub, email, name, role, sid, method, org, aud string
+	sub, email, name, role, sid, method, org, orgRole, aud string
 }
 
 type identityEntry struct {
@@ -163,7 +165,7 @@ func requestAudience(r *http.Request) string {
 // claims are unchanged, so the hot path costs a map lookup and a few string compares.
 func (j *identityJWT) set(r *http.Request, p *authcore.Principal) error {
 	c := identityClaims{sub: p.UserID, name: userString(p, "name"), role: strings.Join(p.Roles, ","),
-		method: p.Method, org: p.OrgID, aud: j.audience}
+		method: p.Method, org: p.OrgID, orgRole: strings.Join(p.OrgRoles, ","), aud: j.audience}
 	if p.User != nil && p.User.Bool("emailVerified") {
 		c.email = p.User.String("email")
 	}
@@ -173,7 +175,7 @@ func (j *identityJWT) set(r *http.Request, p *authcore.Principal) error {
 	if c.aud == "" {
 		c.aud = requestAudience(r)
 	}
-	key := identityKey{method: p.Method, principal: c.sid, aud: c.aud}
+	key := identityKey{method: p.Method, principal: c.sid, aud: c.aud, org: p.OrgID}
 	if key.principal == "" {
 		key.principal = p.KeyID
 	}
@@ -202,7 +204,7 @@ func (j *identityJWT) sign(ctx context.Context, c identityClaims, now time.Time)
 	iat := now.Unix()
 	claims := map[string]any{"sub": c.sub, "method": c.method, "iat": iat, "exp": iat + j.seconds,
 		"iss": j.issuer, "aud": c.aud}
-	for k, v := range map[string]string{"email": c.email, "name": c.name, "role": c.role, "sid": c.sid, "org": c.org} {
+	for k, v := range map[string]string{"email": c.email, "name": c.name, "role": c.role, "sid": c.sid, "org": c.org, "org_role": c.orgRole} {
 		if v != "" {
 			claims[k] = v
 		}

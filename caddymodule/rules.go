@@ -2,6 +2,7 @@ package caddymodule
 
 import (
 	"fmt"
+	"net"
 	"net/http"
 	"path"
 	"slices"
@@ -21,11 +22,43 @@ const (
 	KindAuthenticated = "authenticated"
 	KindRole          = "role"
 	KindPermission    = "permission"
+	// KindAdmin needs an administrator as the admin plugin judges them.
+	KindAdmin = "admin"
+	// KindOrgMember, KindOrgRole and KindOrgPermission need a membership in an
+	// organization — the active one, or the one the request names (Rule.OrgFrom) — and,
+	// for the last two, a role or a permission in it (the organization plugin).
+	KindOrgMember     = "org_member"
+	KindOrgRole       = "org_role"
+	KindOrgPermission = "org_permission"
 )
 
 // restrictiveness ranks the kinds for ties. A permission rule ranks above a role rule: only
-// a credential carrying permissions (an API key) can pass it, never a session.
-var restrictiveness = map[string]int{KindPublic: 0, KindAnonymous: 1, KindAuthenticated: 2, KindRole: 3, KindPermission: 4}
+// a credential carrying permissions (an API key) can pass it, never a session. Ties between
+// two requirements are refused anyway (checkRequirementTies), so the ranks only order
+// requirements above public, anonymous and authenticated.
+var restrictiveness = map[string]int{KindPublic: 0, KindAnonymous: 1, KindAuthenticated: 2, KindRole: 3,
+	KindAdmin: 3, KindOrgMember: 3, KindOrgRole: 4, KindOrgPermission: 4, KindPermission: 4}
+
+// Where a per-request organization rule reads the organization from.
+const (
+	OrgFromPath = "path" // a segment of the canonical path
+	OrgFromHost = "host" // a label of the request's host
+)
+
+// OrgSource names the organization a request is about, so that one upstream can serve many
+// tenants: the rule checks the principal's membership in THAT organization, and the
+// upstream receives it as X-Auth-Org-Id / -Slug / -Role.
+type OrgSource struct {
+	// From is "path" or "host".
+	From string `json:"from"`
+	// Index counts from 1: path segment 2 of "/orgs/acme/x" is "acme"; host label 1 of
+	// "acme.app.test" is "acme".
+	Index int `json:"index"`
+	// By says whether the value is the organization's "slug" (default) or its "id".
+	// There is no guessing between the two: a slug may be chosen to look like another
+	// organization's id.
+	By string `json:"by,omitempty"`
+}
 
 // Rule is one access rule of a site.
 type Rule struct {
@@ -37,9 +70,15 @@ type Rule struct {
 	// Resource and Action required when Kind is permission: the principal's permissions
 	// (an API key's resource → actions map) must list Action under Resource. Both are
 	// compared exactly, as Better Auth's permission check does: there are no wildcards.
-	// Sessions carry no permissions and never pass such a rule (403).
+	// Sessions carry no permissions and never pass such a rule (403). org_permission
+	// rules use them too, judged against the member's organization roles.
 	Resource string `json:"resource,omitempty"`
 	Action   string `json:"action,omitempty"`
+	// OrgRoles for org_role rules: the member must hold one of them (exact names).
+	OrgRoles []string `json:"org_roles,omitempty"`
+	// OrgFrom makes an org_* rule judge the organization the request names instead of the
+	// principal's active organization.
+	OrgFrom *OrgSource `json:"org_from,omitempty"`
 	// Paths the rule covers: exact ("/health"), or prefixes ending in "*" ("/admin/*"
 	// covers /admin and everything below it); "*" is allowed only at the end. Matching
 	// ignores case and is done on the canonical path (see canonicalPath).
@@ -93,21 +132,12 @@ type ruleSet struct {
 	matched  []*Rule // rules with matchers
 }
 
-func compileRules(ctx caddy.Context, rules []Rule) (*ruleSet, error) {
+func compileRules(ctx caddy.Context, eng *authcore.Engine, rules []Rule) (*ruleSet, error) {
 	rs := &ruleSet{}
 	for i := range rules {
 		r := &rules[i]
-		if _, ok := restrictiveness[r.Kind]; !ok {
-			return nil, fmt.Errorf("rule %d: unknown kind %q (valid: public, anonymous, authenticated, role, permission)", i, r.Kind)
-		}
-		if r.Kind == KindRole && r.Role == "" {
-			return nil, fmt.Errorf("rule %d: require role needs a role name", i)
-		}
-		if r.Kind == KindPermission && (r.Resource == "" || r.Action == "") {
-			return nil, fmt.Errorf("rule %d: require permission needs a resource and an action", i)
-		}
-		if r.Kind != KindPermission && (r.Resource != "" || r.Action != "") {
-			return nil, fmt.Errorf("rule %d (%s): resource and action belong to permission rules", i, r.Kind)
+		if err := r.validate(eng); err != nil {
+			return nil, fmt.Errorf("rule %d: %w", i, err)
 		}
 		if len(r.Paths) > 0 && len(r.MatchRaw) > 0 {
 			return nil, fmt.Errorf("rule %d: give paths or a matcher, not both", i)
@@ -164,7 +194,7 @@ func checkRequirementTies(patterns []pattern) error {
 	}
 	seen := map[key]*Rule{}
 	for _, p := range patterns {
-		if p.rule.Kind != KindRole && p.rule.Kind != KindPermission {
+		if restrictiveness[p.rule.Kind] < restrictiveness[KindRole] {
 			continue
 		}
 		k := key{p.prefix, p.wildcard}
@@ -173,7 +203,7 @@ func checkRequirementTies(patterns []pattern) error {
 			seen[k] = p.rule
 			continue
 		}
-		if prev.Kind != p.rule.Kind || prev.Role != p.rule.Role || prev.Resource != p.rule.Resource || prev.Action != p.rule.Action {
+		if prev.requirement() != p.rule.requirement() {
 			path := p.prefix
 			if p.wildcard {
 				path += "*"
@@ -184,15 +214,84 @@ func checkRequirementTies(patterns []pattern) error {
 	return nil
 }
 
-// requirement describes a rule's requirement for error messages.
+// requirement describes a rule's requirement, for error messages and for comparing rules.
 func (r *Rule) requirement() string {
+	var s string
 	switch r.Kind {
 	case KindRole:
-		return "role " + r.Role
-	case KindPermission:
-		return "permission " + r.Resource + ":" + r.Action
+		s = "role " + r.Role
+	case KindPermission, KindOrgPermission:
+		s = r.Kind + " " + r.Resource + ":" + r.Action
+	case KindOrgRole:
+		s = "org_role " + strings.Join(r.OrgRoles, ",")
+	default:
+		s = r.Kind
 	}
-	return r.Kind
+	if o := r.OrgFrom; o != nil {
+		s += fmt.Sprintf(" (organization by %s from %s %d)", o.by(), o.From, o.Index)
+	}
+	return s
+}
+
+func (o *OrgSource) by() string {
+	if o.By == "" {
+		return "slug"
+	}
+	return o.By
+}
+
+// isOrg reports whether the kind is judged through the organization plugin.
+func isOrg(kind string) bool {
+	return kind == KindOrgMember || kind == KindOrgRole || kind == KindOrgPermission
+}
+
+// validate checks a rule's fields against its kind, and that the plugins its kind asks
+// (admin, organization) are enabled: a rule that no plugin could ever pass is a mistake
+// that start-up names, not a route that silently answers 403.
+func (r *Rule) validate(eng *authcore.Engine) error {
+	if _, ok := restrictiveness[r.Kind]; !ok {
+		return fmt.Errorf("unknown kind %q (valid: public, anonymous, authenticated, role, permission, admin, org_member, org_role, org_permission)", r.Kind)
+	}
+	if r.Kind == KindRole && r.Role == "" {
+		return fmt.Errorf("require role needs a role name")
+	}
+	if (r.Kind == KindPermission || r.Kind == KindOrgPermission) && (r.Resource == "" || r.Action == "") {
+		return fmt.Errorf("require %s needs a resource and an action", r.Kind)
+	}
+	if r.Kind != KindPermission && r.Kind != KindOrgPermission && (r.Resource != "" || r.Action != "") {
+		return fmt.Errorf("%s: resource and action belong to permission rules", r.Kind)
+	}
+	if r.Kind == KindOrgRole && (len(r.OrgRoles) == 0 || slices.Contains(r.OrgRoles, "")) {
+		return fmt.Errorf("require org_role needs role names")
+	}
+	if r.Kind != KindOrgRole && len(r.OrgRoles) > 0 {
+		return fmt.Errorf("%s: roles belong to org_role rules", r.Kind)
+	}
+	if r.OrgFrom != nil {
+		if !isOrg(r.Kind) {
+			return fmt.Errorf("%s: org_from belongs to org_member, org_role and org_permission rules", r.Kind)
+		}
+		o := r.OrgFrom
+		if o.From != OrgFromPath && o.From != OrgFromHost {
+			return fmt.Errorf("org_from %q: expected path or host", o.From)
+		}
+		if o.Index < 1 {
+			return fmt.Errorf("org_from %s %d: the position counts from 1", o.From, o.Index)
+		}
+		if o.By != "" && o.By != "slug" && o.By != "id" {
+			return fmt.Errorf("org_from ... %q: expected slug or id", o.By)
+		}
+	}
+	if eng == nil { // syntax-only checks in tests
+		return nil
+	}
+	if r.Kind == KindAdmin && eng.Admins() == nil {
+		return fmt.Errorf("require admin needs the admin plugin (gatehouse { admin })")
+	}
+	if isOrg(r.Kind) && eng.Organizations() == nil {
+		return fmt.Errorf("require %s needs the organization plugin (gatehouse { organization })", r.Kind)
+	}
+	return nil
 }
 
 // checkRulePath validates one rule path: it starts with "/" and may end in "*", the only
@@ -261,49 +360,116 @@ const (
 	forbidden
 )
 
-func judge(rules []*Rule, p *authcore.Principal) verdict {
+// judge returns the worst verdict of the rules for p. A per-request organization rule that
+// passes makes the organization it judged p's organization, so the upstream is told exactly
+// which tenant was checked. clean is the canonical path the rules were decided on.
+func judge(r *http.Request, eng *authcore.Engine, clean string, rules []*Rule, p *authcore.Principal) (verdict, error) {
 	worst := allowed
-	for _, r := range rules {
-		v := judgeOne(r, p)
+	for _, rule := range rules {
+		v, err := judgeOne(r, eng, clean, rule, p)
+		if err != nil {
+			return forbidden, err
+		}
 		if v > worst {
 			worst = v
 		}
 	}
-	return worst
+	return worst, nil
 }
 
-func judgeOne(r *Rule, p *authcore.Principal) verdict {
-	switch r.Kind {
+func judgeOne(r *http.Request, eng *authcore.Engine, clean string, rule *Rule, p *authcore.Principal) (verdict, error) {
+	switch rule.Kind {
 	case KindPublic:
-		return allowed
+		return allowed, nil
 	case KindAnonymous:
 		if p == nil {
-			return unauthenticated
+			return unauthenticated, nil
 		}
-		return allowed
+		return allowed, nil
+	}
+	if p == nil || p.Anonymous {
+		return unauthenticated, nil
+	}
+	switch rule.Kind {
 	case KindAuthenticated:
-		if p == nil || p.Anonymous {
-			return unauthenticated
-		}
-		return allowed
+		return allowed, nil
 	case KindRole:
-		if p == nil || p.Anonymous {
-			return unauthenticated
-		}
-		if p.UserID == "" || !slices.Contains(p.Roles, r.Role) {
-			return forbidden
-		}
-		return allowed
+		return verdictOf(p.UserID != "" && slices.Contains(p.Roles, rule.Role)), nil
 	case KindPermission:
-		if p == nil || p.Anonymous {
-			return unauthenticated
-		}
-		if !hasPermission(p.Permissions, r.Resource, r.Action) {
-			return forbidden
-		}
+		return verdictOf(hasPermission(p.Permissions, rule.Resource, rule.Action)), nil
+	case KindAdmin:
+		a := eng.Admins()
+		return verdictOf(a != nil && p.UserID != "" && p.User != nil && a.IsAdmin(p.User)), nil
+	case KindOrgMember, KindOrgRole, KindOrgPermission:
+		return judgeOrg(r, eng, clean, rule, p)
+	}
+	return forbidden, nil
+}
+
+func verdictOf(ok bool) verdict {
+	if ok {
 		return allowed
 	}
 	return forbidden
+}
+
+// judgeOrg judges an organization rule: a membership — in the organization the request
+// names (OrgFrom), else in the principal's active one — and, by kind, one of the roles or
+// the permission in it. Organization-owned API keys are no member of anything and fail.
+func judgeOrg(r *http.Request, eng *authcore.Engine, clean string, rule *Rule, p *authcore.Principal) (verdict, error) {
+	orgs := eng.Organizations()
+	if orgs == nil || p.UserID == "" {
+		return forbidden, nil
+	}
+	m, ok := p.OrgMembership()
+	if rule.OrgFrom != nil {
+		ref := rule.OrgFrom.value(r, clean)
+		if ref == "" {
+			return forbidden, nil
+		}
+		var err error
+		if m, ok, err = orgs.Membership(r.Context(), p.UserID, ref, rule.OrgFrom.by() == "slug"); err != nil {
+			return forbidden, err
+		}
+	}
+	if !ok {
+		return forbidden, nil
+	}
+	switch rule.Kind {
+	case KindOrgRole:
+		if !slices.ContainsFunc(m.Roles, func(role string) bool { return slices.Contains(rule.OrgRoles, role) }) {
+			return forbidden, nil
+		}
+	case KindOrgPermission:
+		granted, err := orgs.Allows(r.Context(), m, map[string][]string{rule.Resource: {rule.Action}})
+		if err != nil || !granted {
+			return forbidden, err
+		}
+	}
+	if rule.OrgFrom != nil {
+		p.SetOrg(m, true)
+	}
+	return allowed, nil
+}
+
+// value reads the organization reference from the request: path segment Index of the
+// canonical path (the one forwarded), or host label Index (port removed). "" when there is
+// no such segment or label.
+func (o *OrgSource) value(r *http.Request, clean string) string {
+	var parts []string
+	if o.From == OrgFromHost {
+		host := r.Host
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		parts = strings.Split(strings.ToLower(strings.TrimSuffix(host, ".")), ".")
+	} else {
+		parts = strings.Split(strings.Trim(clean, "/"), "/")
+	}
+	if o.Index > len(parts) {
+		return ""
+	}
+	return parts[o.Index-1]
 }
 
 // hasPermission reports whether perms (resource → actions, an API key's permissions) grants

@@ -43,20 +43,20 @@ func TestJudgePermission(t *testing.T) {
 		{"names compare exactly", read, otherCase, forbidden},
 	}
 	for _, tt := range tests {
-		if got := judge([]*Rule{tt.rule}, tt.p); got != tt.want {
+		if got := judgeStatic([]*Rule{tt.rule}, tt.p); got != tt.want {
 			t.Errorf("%s: judge(%s) = %d, want %d", tt.name, ruleName(tt.rule), got, tt.want)
 		}
 	}
 	// A literal "*" permission grants the literal "*" action only.
 	star := &Rule{Kind: KindPermission, Resource: "*", Action: "*"}
-	if got := judge([]*Rule{star}, wildcards); got != allowed {
+	if got := judgeStatic([]*Rule{star}, wildcards); got != allowed {
 		t.Errorf("literal *:* = %d, want allowed", got)
 	}
 	// Matcher rules add up: a key needs both permissions.
-	if got := judge([]*Rule{read, write}, key); got != forbidden {
+	if got := judgeStatic([]*Rule{read, write}, key); got != forbidden {
 		t.Errorf("read + write for a read key = %d, want forbidden", got)
 	}
-	if got := judge([]*Rule{read, write}, orgKey); got != allowed {
+	if got := judgeStatic([]*Rule{read, write}, orgKey); got != allowed {
 		t.Errorf("read + write for a read/write key = %d, want allowed", got)
 	}
 }
@@ -110,7 +110,7 @@ func TestPermissionRuleOrdering(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := judge(rules, tt.p); got != tt.want {
+		if got := judgeStatic(rules, tt.p); got != tt.want {
 			t.Errorf("%s /files/a: %d, want %d", tt.method, got, tt.want)
 		}
 	}
@@ -139,7 +139,7 @@ func TestCompilePermissionRuleErrors(t *testing.T) {
 		}, "use a @matcher rule to require both"},
 	}
 	for _, tt := range tests {
-		_, err := compileRules(testCtx(t), tt.rules)
+		_, err := compileRules(testCtx(t), nil, tt.rules)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: err = %v, want %q", tt.name, err, tt.want)
 		}

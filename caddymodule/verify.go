@@ -63,7 +63,11 @@ func (h *Handler) verify(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return h.deny(w, r, h.failClosed(err))
 	}
-	switch judge(rules, p) {
+	v, err := judge(orig, h.engine, clean, rules, p)
+	if err != nil {
+		return h.deny(w, r, h.failClosed(err))
+	}
+	switch v {
 	case unauthenticated:
 		if r.URL.Query().Get("redirect") == "1" && h.LoginURL != "" {
 			h.redirectToLogin(w, orig.URL)

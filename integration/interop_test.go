@@ -82,7 +82,7 @@ http://localhost:%[1]d {
 http://:%[2]d {
 	bind 127.0.0.1
 	respond /health "ok"
-	respond "upstream id=[{header.X-Auth-User-Id}] email=[{header.X-Auth-User-Email}] cookie=[{header.Cookie}] authz=[{header.Authorization}] method=[{header.X-Auth-Method}] apikey=[{header.X-Api-Key}] keyid=[{header.X-Auth-Api-Key-Id}] imp=[{header.X-Auth-Impersonated-By}]"
+	respond "upstream id=[{header.X-Auth-User-Id}] email=[{header.X-Auth-User-Email}] cookie=[{header.Cookie}] authz=[{header.Authorization}] method=[{header.X-Auth-Method}] apikey=[{header.X-Api-Key}] keyid=[{header.X-Auth-Api-Key-Id}] imp=[{header.X-Auth-Impersonated-By}] org=[{header.X-Auth-Org-Id}] orgslug=[{header.X-Auth-Org-Slug}] orgrole=[{header.X-Auth-Org-Role}]"
 }
 `, gw, app, sink.HookURL(), sinkSecret)
 	base := fmt.Sprintf("http://localhost:%d", gw)

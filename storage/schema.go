@@ -46,13 +46,15 @@ type Reference struct {
 
 // Field describes one field of a model.
 type Field struct {
-	Name       string
-	Type       FieldType
-	Required   bool       // must be set on create and cannot be unset
-	Unique     bool       // at most one record per value (unset values are not compared)
-	Indexed    bool       // adapters keep an index for fast equality lookups
-	Default    any        // applied on create when the field is missing
-	References *Reference // the field holds the id of a record of another model
+	Name     string
+	Type     FieldType
+	Required bool // must be set on create and cannot be unset
+	Unique   bool // at most one record per value (unset values are not compared)
+	Indexed  bool // adapters keep an index for fast equality lookups
+	Default  any  // applied on create when the field is missing
+	// DefaultOwner is the plugin that changed Default with SetDefault, if any.
+	DefaultOwner string
+	References   *Reference // the field holds the id of a record of another model
 
 	// Hidden fields are never returned by the API (Better Auth's returned:false).
 	Hidden bool
@@ -158,6 +160,30 @@ func (s *Schema) Extend(owner, model string, fields ...Field) error {
 		m.byName[f.Name] = len(m.Fields)
 		m.Fields = append(m.Fields, f)
 	}
+	return nil
+}
+
+// SetDefault changes the default of an existing field on behalf of owner (the admin
+// plugin's default_role for the core user.role). Only one owner may change a field's
+// default: a second is an error naming both, since only one of them could win.
+func (s *Schema) SetDefault(owner, model, field string, v any) error {
+	m, ok := s.byName[model]
+	if !ok {
+		return fmt.Errorf("plugin %q: default of %s.%s: %w %q", owner, model, field, ErrUnknownModel, model)
+	}
+	i, ok := m.byName[field]
+	if !ok {
+		return fmt.Errorf("plugin %q: default of %s.%s: no such field", owner, model, field)
+	}
+	f := &m.Fields[i]
+	if f.DefaultOwner != "" && f.DefaultOwner != owner {
+		return fmt.Errorf("plugin %q: the default of %s.%s is already set by plugin %q", owner, model, field, f.DefaultOwner)
+	}
+	nv, err := f.normalize(v)
+	if err != nil {
+		return fmt.Errorf("plugin %q: default of %s.%s: %w", owner, model, field, err)
+	}
+	f.Default, f.DefaultOwner = nv, owner
 	return nil
 }
 

@@ -23,14 +23,18 @@ if (!["localhost", "127.0.0.1", "[::1]"].includes(new URL(BASE_URL).hostname)) {
  * path to a Caddy `respond` upstream that echoes what it received:
  *   upstream id=[X-Auth-User-Id] email=[X-Auth-User-Email] cookie=[Cookie] authz=[Authorization]
  *            method=[X-Auth-Method] apikey=[X-Api-Key] keyid=[X-Auth-Api-Key-Id] imp=[X-Auth-Impersonated-By]
+ *            org=[X-Auth-Org-Id] orgslug=[X-Auth-Org-Slug] orgrole=[X-Auth-Org-Role]
  */
 export const PROTECTED = `${BASE_URL}/app/whoami`;
 
 /** Parses the echoing upstream's answer. */
 export function parseEcho(body) {
-  const m = /^upstream id=\[(.*)\] email=\[(.*)\] cookie=\[(.*)\] authz=\[(.*)\] method=\[(.*)\] apikey=\[(.*)\] keyid=\[(.*)\] imp=\[(.*)\]$/s.exec(body);
+  const m = /^upstream id=\[(.*)\] email=\[(.*)\] cookie=\[(.*)\] authz=\[(.*)\] method=\[(.*)\] apikey=\[(.*)\] keyid=\[(.*)\] imp=\[(.*)\] org=\[(.*)\] orgslug=\[(.*)\] orgrole=\[(.*)\]$/s.exec(body);
   assert.ok(m, `unexpected upstream answer ${JSON.stringify(body)}`);
-  return { id: m[1], email: m[2], cookie: m[3], authz: m[4], method: m[5], apikey: m[6], keyid: m[7], imp: m[8] };
+  return {
+    id: m[1], email: m[2], cookie: m[3], authz: m[4], method: m[5], apikey: m[6], keyid: m[7], imp: m[8],
+    org: m[9], orgslug: m[10], orgrole: m[11],
+  };
 }
 
 /** Upper bound for one HTTP request; a test has its own, larger bound. */

@@ -8,6 +8,8 @@ import (
 	"github.com/gatehouse-auth/gatehouse/storage"
 )
 
+var _ authcore.Admins = (*Plugin)(nil)
+
 // Permissions maps a resource to actions ({"user": ["list", "ban"]}).
 type Permissions map[string][]string
 
@@ -80,10 +82,11 @@ func (p *Plugin) allows(userID, role string, req Permissions) bool {
 	return false
 }
 
-// isAdmin reports whether a user is an administrator: listed in admin_user_ids or holding
+// IsAdmin reports whether a user is an administrator: listed in admin_user_ids or holding
 // one of admin_roles. Roles are compared without regard to case, so "Admin" or " admin" in
-// a role list counts as admin wherever that protects an account (ADM-02).
-func (p *Plugin) isAdmin(user storage.Record) bool {
+// a role list counts as admin wherever that protects an account (ADM-02). It is the
+// authcore.Admins the gateway's `require admin` rule asks.
+func (p *Plugin) IsAdmin(user storage.Record) bool {
 	if slices.Contains(p.AdminUserIDs, user.ID()) {
 		return true
 	}

@@ -796,3 +796,24 @@ func TestImpersonationAtTheGateway(t *testing.T) {
 		t.Fatalf("plain principal: %+v %v", p, err)
 	}
 }
+
+// TestDefaultRoleAtSignUp: default_role is what a new user is stored with, so gateway role
+// rules and X-Auth-User-Role see it; the engine publishes the plugin as authcore.Admins.
+func TestDefaultRoleAtSignUp(t *testing.T) {
+	e := setup(t, &admin.Plugin{DefaultRole: "member", Roles: map[string]map[string][]string{"member": {"user": {"get"}}}})
+	u, err := e.h.Engine.UserByID(t.Context(), e.aliceID)
+	if err != nil || u == nil {
+		t.Fatal(u, err)
+	}
+	if got := u.String("role"); got != "member" {
+		t.Fatalf("stored role = %q, want member", got)
+	}
+	admins := e.h.Engine.Admins()
+	if admins == nil {
+		t.Fatal("Engine.Admins() = nil with the admin plugin enabled")
+	}
+	root, _ := e.h.Engine.UserByID(t.Context(), e.rootID)
+	if !admins.IsAdmin(root) || admins.IsAdmin(u) {
+		t.Fatalf("IsAdmin(root) = %v, IsAdmin(alice) = %v", admins.IsAdmin(root), admins.IsAdmin(u))
+	}
+}

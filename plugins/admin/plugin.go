@@ -87,6 +87,11 @@ func (p *Plugin) Register(r *authcore.Registrar) error {
 	if err := registerSchema(r); err != nil {
 		return err
 	}
+	// New users — by sign-up or any other way — are stored with default_role (Better
+	// Auth sets it on user creation), so a role rule sees what the admin plugin judges.
+	if err := r.SetDefault(authcore.ModelUser, "role", p.defaultRole); err != nil {
+		return err
+	}
 	if err := r.Errors(errorCodes...); err != nil {
 		return err
 	}

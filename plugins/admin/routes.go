@@ -117,7 +117,7 @@ func (p *Plugin) session(c *authcore.Call) (*authcore.Session, error) {
 
 // can reports whether the session's user is an administrator holding perms.
 func (p *Plugin) can(s *authcore.Session, perms Permissions) bool {
-	return p.isAdmin(s.User) && p.allows(s.UserID(), s.User.String("role"), perms)
+	return p.IsAdmin(s.User) && p.allows(s.UserID(), s.User.String("role"), perms)
 }
 
 // require returns the caller's session when it is an administrator holding the permission
@@ -637,7 +637,7 @@ func (p *Plugin) impersonateUser(c *authcore.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if p.isAdmin(target) && !p.AllowImpersonatingAdmins && !p.can(s, Permissions{"user": {"impersonate-admins"}}) {
+	if p.IsAdmin(target) && !p.AllowImpersonatingAdmins && !p.can(s, Permissions{"user": {"impersonate-admins"}}) {
 		return nil, CodeYouCannotImpersonateAdmins.With(http.StatusForbidden)
 	}
 	if target.ID() == s.UserID() {

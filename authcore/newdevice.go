@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/netip"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/storage"
@@ -40,12 +41,12 @@ func (e *Engine) checkNewDevice(user storage.Record, ip, ua string) {
 	}
 	userID, at := user.ID(), e.clock.Now()
 	if len(ua) > maxUserAgentParse {
-		ua = ua[:maxUserAgentParse] // DeviceName would cut it anyway; don't keep the rest alive
+		ua = strings.Clone(ua[:maxUserAgentParse]) // DeviceName cuts it anyway; don't keep the rest alive
 	}
 	e.Defer("new-device check", func(ctx context.Context) error {
 		device := DeviceName(ua)
 		addr, network := deviceNetwork(ip)
-		isNew, err := e.recordDevice(ctx, userID, e.deviceKeyData(userID, device, network))
+		isNew, err := e.recordDevice(ctx, userID, deviceKeyData(userID, device, network))
 		if err != nil || !isNew {
 			return err
 		}
@@ -75,7 +76,7 @@ func deviceNetwork(ip string) (addr, network string) {
 // deviceKeyData is what a device key MACs: user id, device name and network, NUL-separated
 // (none of them contains a NUL: ids are generated, names and networks are from fixed
 // alphabets).
-func (e *Engine) deviceKeyData(userID, device, network string) []byte {
+func deviceKeyData(userID, device, network string) []byte {
 	return []byte(userID + "\x00" + device + "\x00" + network)
 }
 

@@ -5,15 +5,21 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/pquerna/otp"
+	"github.com/pquerna/otp/totp"
+
 	"github.com/gatehouse-auth/gatehouse/authcore"
 	"github.com/gatehouse-auth/gatehouse/authcore/authcoretest"
 	"github.com/gatehouse-auth/gatehouse/plugins/admin"
 	"github.com/gatehouse-auth/gatehouse/plugins/anonymous"
+	"github.com/gatehouse-auth/gatehouse/plugins/magiclink"
+	"github.com/gatehouse-auth/gatehouse/plugins/twofactor"
 	"github.com/gatehouse-auth/gatehouse/storage"
 	"github.com/gatehouse-auth/gatehouse/storage/memory"
 )
@@ -342,5 +348,82 @@ func TestKnownDevicesSwept(t *testing.T) {
 	}
 	if rec := knownDevices(t, h, uid); rec != nil {
 		t.Fatalf("expired row not swept: expires %v, now %v", rec.Time("expiresAt"), h.Clock.Now())
+	}
+}
+
+// TestNewDeviceOtherSignInMethods: plugin sign-ins go through the same step. A password
+// sign-in interrupted by two-factor creates no session and no alert; completing the second
+// factor does (once). Turning two-factor on re-issues the session without a sign-in: no
+// alert. A magic-link sign-in from a new device alerts too.
+func TestNewDeviceOtherSignInMethods(t *testing.T) {
+	h := newDeviceHarness(t, true, authcoretest.WithPlugins(&twofactor.Plugin{}, &magiclink.Plugin{}))
+	owner := h.Client()
+	owner.Header.Set("User-Agent", uaFirefoxMac)
+	owner.Header.Set(testIPHdr, "203.0.113.5")
+	if r := owner.Post("/sign-up/email", map[string]any{"name": "N", "email": ndEmail, "password": ndPassword}); r.StatusCode != http.StatusOK {
+		t.Fatalf("sign-up: %d %s", r.StatusCode, r.Body)
+	}
+	r := owner.Post(twofactor.PathEnable, map[string]any{"password": ndPassword})
+	uri, _ := r.Object()["totpURI"].(string)
+	u, err := url.Parse(uri)
+	if r.StatusCode != http.StatusOK || err != nil {
+		t.Fatalf("enable: %d %s", r.StatusCode, r.Body)
+	}
+	secret := u.Query().Get("secret") // base32, as an authenticator app reads it
+	totpCode := func() string {
+		h.Clock.Advance(30 * time.Second)
+		c, err := totp.GenerateCodeCustom(secret, h.Clock.Now(), totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	if r := owner.Post(twofactor.PathVerifyTOTP, map[string]any{"code": totpCode()}); r.StatusCode != http.StatusOK {
+		t.Fatalf("verify-totp (enrol): %d %s", r.StatusCode, r.Body)
+	}
+	expectAlerts(t, h, 0, "two-factor enrolment re-issues the session")
+
+	phone := h.Client()
+	phone.Header.Set("User-Agent", uaChromeAndroid)
+	phone.Header.Set(testIPHdr, "198.51.100.7")
+	r = phone.Post(authcore.PathSignInEmail, map[string]any{"email": ndEmail, "password": ndPassword})
+	if r.StatusCode != http.StatusOK || r.Object()["twoFactorRedirect"] != true {
+		t.Fatalf("sign-in: %d %s, want the two-factor interruption", r.StatusCode, r.Body)
+	}
+	expectAlerts(t, h, 0, "sign-in interrupted by two-factor")
+	if r := phone.Post(twofactor.PathVerifyTOTP, map[string]any{"code": totpCode()}); r.StatusCode != http.StatusOK {
+		t.Fatalf("verify-totp (sign-in): %d %s", r.StatusCode, r.Body)
+	}
+	if m := expectAlerts(t, h, 1, "two-factor completed"); m[0].Vars["device"] != "Chrome on Android" {
+		t.Errorf("vars %v", m[0].Vars)
+	}
+
+	// (A verified address: a magic link to an unverified one claims the account, which
+	// resets its credentials, two-factor included.)
+	if _, err := h.Engine.Store().Update(t.Context(), authcore.ModelUser, storage.Eq("email", ndEmail), storage.Record{"emailVerified": true}); err != nil {
+		t.Fatal(err)
+	}
+	tablet := h.Client()
+	tablet.Header.Set("User-Agent", uaSafariIPad)
+	tablet.Header.Set(testIPHdr, "192.0.2.44")
+	if r := tablet.Post("/sign-in/magic-link", map[string]any{"email": ndEmail}); r.StatusCode != http.StatusOK {
+		t.Fatalf("magic link: %d %s", r.StatusCode, r.Body)
+	}
+	links := h.Sent("magic-link", ndEmail)
+	if len(links) != 1 {
+		t.Fatalf("%d magic-link emails", len(links))
+	}
+	// A magic link is a first factor too, so two-factor interrupts it: no session, no
+	// alert, until the tablet completes it with a code.
+	r = tablet.Get("/magic-link/verify?token=" + url.QueryEscape(links[0].Data.Token))
+	if r.StatusCode >= 400 || tablet.CookieValue("better-auth.session_token") != "" {
+		t.Fatalf("magic-link verify: %d %s, want the two-factor interruption", r.StatusCode, r.Body)
+	}
+	expectAlerts(t, h, 1, "magic link interrupted by two-factor")
+	if r := tablet.Post(twofactor.PathVerifyTOTP, map[string]any{"code": totpCode()}); r.StatusCode != http.StatusOK {
+		t.Fatalf("verify-totp (magic link): %d %s", r.StatusCode, r.Body)
+	}
+	if m := expectAlerts(t, h, 2, "magic link from a tablet"); m[1].Vars["device"] != "Safari on iOS" || m[1].Vars["ip"] != "192.0.2.44" {
+		t.Errorf("vars %v", m[1].Vars)
 	}
 }

@@ -80,8 +80,9 @@ type SessionConfig struct {
 	// for IPv6); the last 20 devices of each user are kept as keyed MACs in one verification
 	// row, "known-devices-<userID>", that expires a year after the last sign-in. The check
 	// runs after the response, on the background queue. The first sign-in (or sign-up) of a
-	// user only records the device; anonymous users, users without an email and sessions
-	// started without a sign-in (impersonation, re-issued sessions) are never checked.
+	// user only records the device; anonymous users, users without an email or with a
+	// placeholder one (domain .invalid, D1) and sessions started without a sign-in
+	// (impersonation, re-issued sessions) are never checked.
 	// Needs an email sender. Default: off.
 	NewDeviceEmail bool
 }

@@ -61,8 +61,9 @@
 // "known-devices-<userID>" (expires a year after the last sign-in; swept like other
 // verification rows). An unknown key for a user who already has the row sends a
 // "new-device-sign-in" email (Vars device, ip, time); the first sign-in only records.
-// Anonymous users, users without an email and sessions started with [Call.StartSession]
-// alone (impersonation, re-issued sessions) are never checked.
+// Anonymous users, users without a real email (none, or a .invalid placeholder) and
+// sessions started with [Call.StartSession] alone (impersonation, re-issued sessions) are
+// never checked.
 //
 // # Gateway credentials
 //

@@ -29,14 +29,16 @@ const (
 
 // checkNewDevice queues the known-device check of a sign-in that just created a session for
 // user from ip with User-Agent ua, when the feature is on and the user can get an email:
-// not anonymous, with an address. It never delays the response: parsing, the storage
+// not anonymous, with a real address. It never delays the response: parsing, the storage
 // transaction and the email all run on the background queue.
 func (e *Engine) checkNewDevice(user storage.Record, ip, ua string) {
 	if !e.cfg.Session.NewDeviceEmail || !e.HasEmail() {
 		return
 	}
 	email := user.String("email")
-	if email == "" || user.Bool("isAnonymous") {
+	// Placeholder addresses (phone-number users, anonymous guests) are in the reserved
+	// .invalid domain (D1): nothing could be delivered there.
+	if email == "" || user.Bool("isAnonymous") || strings.HasSuffix(strings.ToLower(email), ".invalid") {
 		return
 	}
 	userID, at := user.ID(), e.clock.Now()

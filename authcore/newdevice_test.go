@@ -427,3 +427,29 @@ func TestNewDeviceOtherSignInMethods(t *testing.T) {
 		t.Errorf("vars %v", m[1].Vars)
 	}
 }
+
+// TestNewDevicePlaceholderAddress: users whose address is a placeholder in the reserved
+// .invalid domain (phone-number sign-ups, D1) are never checked.
+func TestNewDevicePlaceholderAddress(t *testing.T) {
+	h := newDeviceHarness(t, true)
+	const placeholder = "15555550100@phone-number.placeholder.invalid"
+	r := h.Client().Post("/sign-up/email", map[string]any{"name": "P", "email": placeholder, "password": ndPassword},
+		"User-Agent", uaFirefoxMac, testIPHdr, "203.0.113.5")
+	if r.StatusCode != http.StatusOK {
+		t.Fatalf("sign-up: %d %s", r.StatusCode, r.Body)
+	}
+	uid, _ := r.Object()["user"].(map[string]any)["id"].(string)
+	for i, ua := range []string{uaChromeAndroid, uaSafariIOS} {
+		r := h.Client().Post(authcore.PathSignInEmail, map[string]any{"email": placeholder, "password": ndPassword},
+			"User-Agent", ua, testIPHdr, fmt.Sprintf("198.51.%d.1", i))
+		if r.StatusCode != http.StatusOK {
+			t.Fatalf("sign-in: %d %s", r.StatusCode, r.Body)
+		}
+	}
+	if n := len(h.Sent(ndType, placeholder)); n != 0 {
+		t.Errorf("%d alerts to a placeholder address", n)
+	}
+	if rec := knownDevices(t, h, uid); rec != nil {
+		t.Errorf("known-devices row for a placeholder address: %v", rec)
+	}
+}

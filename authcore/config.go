@@ -74,6 +74,17 @@ type SessionConfig struct {
 	CacheSize int
 	// DontRememberExpiresIn is the stored lifetime of rememberMe:false sessions. Default: 1d.
 	DontRememberExpiresIn time.Duration
+	// NewDeviceEmail emails a user (type "new-device-sign-in") when a sign-in creates a
+	// session from a device not seen for them before. A device is the pair of its readable
+	// name ([DeviceName] of the User-Agent) and the client IP's network (/24 for IPv4, /48
+	// for IPv6); the last 20 devices of each user are kept as keyed MACs in one verification
+	// row, "known-devices-<userID>", that expires a year after the last sign-in. The check
+	// runs after the response, on the background queue. The first sign-in (or sign-up) of a
+	// user only records the device; anonymous users, users without an email or with a
+	// placeholder one (domain .invalid, D1) and sessions started without a sign-in
+	// (impersonation, re-issued sessions) are never checked.
+	// Needs an email sender. Default: off.
+	NewDeviceEmail bool
 }
 
 // CookieConfig: names and attributes (spec §2.1).

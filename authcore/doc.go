@@ -50,7 +50,20 @@
 // Session tokens are stored only as SHA-256 hashes; listings show opaque handles (D3).
 // Every sign-in method turns a verified user into a session at one step, [Call.SignIn],
 // where session gates run (D11). Sessions slide (expires_in, refreshed after update_age) and
-// end at an absolute max_age (D6).
+// end at an absolute max_age (D6). Session listings add "deviceName", derived at listing
+// time from the stored user agent by [DeviceName] ("Firefox on macOS", "curl", "Unknown
+// device"); nothing extra is stored.
+//
+// With [SessionConfig.NewDeviceEmail] (Caddyfile: new_device_email in the session block),
+// every session created by [Call.SignIn] is checked after the response, on the background
+// queue: the device key is a keyring MAC of user id, device name and the client IP's network
+// (/24 IPv4, /48 IPv6), kept among the user's 20 most recent in the verification row
+// "known-devices-<userID>" (expires a year after the last sign-in; swept like other
+// verification rows). An unknown key for a user who already has the row sends a
+// "new-device-sign-in" email (Vars device, ip, time); the first sign-in only records.
+// Anonymous users, users without a real email (none, or a .invalid placeholder) and
+// sessions started with [Call.StartSession] alone (impersonation, re-issued sessions) are
+// never checked.
 //
 // # Gateway credentials
 //

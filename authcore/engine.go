@@ -199,6 +199,9 @@ func New(cfg Config, opts ...Option) (*Engine, error) {
 		static:   map[string]*Endpoint{},
 		disabled: map[string]bool{},
 	}
+	if cfg.Session.NewDeviceEmail && o.mailer == nil {
+		o.log.Warn("session.new_device_email is on but no mailer is configured; new devices are not checked")
+	}
 	e.reg = &registry{
 		schema:     storage.NewSchema(),
 		errors:     map[string]ownedCode{},

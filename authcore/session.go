@@ -42,14 +42,21 @@ type SignInOptions struct {
 
 // SignIn is the one step where every sign-in method turns a verified user into a session
 // (D11): the session gates run first (two-factor may interrupt, a ban refuses), then the
-// session is created and its cookies set. Handlers return its error unchanged.
+// session is created and its cookies set. Handlers return its error unchanged. With
+// session.new_device_email on, the new session's device is then checked in the background
+// (see [SessionConfig.NewDeviceEmail]); StartSession alone never does that.
 func (c *Call) SignIn(user storage.Record, opt SignInOptions) (*Session, error) {
 	for _, g := range c.engine.reg.gates {
 		if err := g(c, user, opt); err != nil {
 			return nil, err
 		}
 	}
-	return c.StartSession(user, opt.DontRemember)
+	s, err := c.StartSession(user, opt.DontRemember)
+	if err != nil {
+		return nil, err
+	}
+	c.engine.checkNewDevice(user, c.ClientIP(), c.UserAgent())
+	return s, nil
 }
 
 // StartSession creates a session and sets its cookies without running the gates: for
@@ -268,9 +275,11 @@ func (e *Engine) SessionJSON(s *Session) map[string]any {
 	return map[string]any{"session": sess, "user": e.Public(ModelUser, s.User)}
 }
 
-// sessionListJSON renders a session row for listings, its token replaced by a handle.
+// sessionListJSON renders a session row for listings, its token replaced by a handle and
+// with "deviceName" derived from its user agent at listing time (nothing is stored).
 func (e *Engine) sessionListJSON(rec storage.Record) map[string]any {
 	out := e.Public(ModelSession, rec)
 	out["token"] = e.SessionHandle(rec.ID())
+	out["deviceName"] = DeviceName(rec.String("userAgent"))
 	return out
 }

@@ -91,6 +91,9 @@ type SessionConfig struct {
 	CookieCache caddy.Duration `json:"cookie_cache,omitempty"` // default off
 	// CacheTTL bounds the in-process session cache. Default 10s.
 	CacheTTL caddy.Duration `json:"cache_ttl,omitempty"`
+	// NewDeviceEmail emails users on a sign-in from a new device
+	// (authcore.SessionConfig.NewDeviceEmail). Default off.
+	NewDeviceEmail bool `json:"new_device_email,omitempty"`
 }
 
 // EmailAndPasswordConfig: the email/password sign-in method.
@@ -261,6 +264,7 @@ func (a *App) engineConfig(secret string) (authcore.Config, error) {
 		cfg.Session.MaxAge = time.Duration(s.MaxAge)
 		cfg.Session.CookieCache = time.Duration(s.CookieCache)
 		cfg.Session.CacheTTL = time.Duration(s.CacheTTL)
+		cfg.Session.NewDeviceEmail = s.NewDeviceEmail
 	}
 	if e := a.EmailAndPassword; e != nil {
 		cfg.EmailAndPassword = authcore.EmailAndPasswordConfig{

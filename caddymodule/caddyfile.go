@@ -40,6 +40,7 @@ func init() {
 //	    cookie_prefix <prefix>
 //	    session {
 //	        expires_in 7d  update_age 1d  fresh_age 1d  max_age 30d  cookie_cache 5m  cache_ttl 10s
+//	        new_device_email
 //	    }
 //	    email_and_password {
 //	        min_password_length 8  max_password_length 128  require_email_verification
@@ -133,6 +134,7 @@ func parseGlobal(d *caddyfile.Dispenser, existing any) (any, error) {
 		"session": caddyopts.Block(d, "session", map[string]caddyopts.Opt{
 			"expires_in": caddyopts.Duration((*time.Duration)(&sess.ExpiresIn)), "update_age": caddyopts.Duration((*time.Duration)(&sess.UpdateAge)), "fresh_age": caddyopts.Duration((*time.Duration)(&sess.FreshAge)),
 			"max_age": caddyopts.Duration((*time.Duration)(&sess.MaxAge)), "cookie_cache": caddyopts.Duration((*time.Duration)(&sess.CookieCache)), "cache_ttl": caddyopts.Duration((*time.Duration)(&sess.CacheTTL)),
+			"new_device_email": caddyopts.Flag(&sess.NewDeviceEmail),
 		}),
 		"email_and_password": caddyopts.Block(d, "email_and_password", map[string]caddyopts.Opt{
 			"disabled": caddyopts.Flag(&ep.Disabled), "disable_sign_up": caddyopts.Flag(&ep.DisableSignUp),

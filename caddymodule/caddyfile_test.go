@@ -143,6 +143,16 @@ func TestParseGlobal(t *testing.T) {
 			want: &App{Session: &SessionConfig{ExpiresIn: d(12 * time.Hour), MaxAge: d(30 * day), CacheTTL: d(2 * time.Second)}},
 		},
 		{
+			name: "session new_device_email flag",
+			input: `gatehouse {
+				session {
+					new_device_email
+					expires_in 1d
+				}
+			}`,
+			want: &App{Session: &SessionConfig{NewDeviceEmail: true, ExpiresIn: d(day)}},
+		},
+		{
 			name:  "empty session block still enables the section",
 			input: "gatehouse {\n session {\n }\n}",
 			want:  &App{Session: &SessionConfig{}},
@@ -281,7 +291,9 @@ func TestParseGlobalErrors(t *testing.T) {
 			[]string{`unknown option or plugin "no_such_plugin"`, "plugins: ", "test_greeter"},
 		},
 		{"unknown option inside a block lists the block's options", "gatehouse {\n session {\n expires 1d\n }\n}",
-			[]string{`session: unknown option "expires"`, "cache_ttl, cookie_cache, expires_in, fresh_age, max_age, update_age"}},
+			[]string{`session: unknown option "expires"`, "cache_ttl, cookie_cache, expires_in, fresh_age, max_age, new_device_email, update_age"}},
+		{"new_device_email takes no argument", "gatehouse {\n session {\n new_device_email on\n }\n}", []string{"new_device_email"}},
+		{"duplicate new_device_email", "gatehouse {\n session {\n new_device_email\n new_device_email\n }\n}", []string{"session: new_device_email given twice"}},
 		{"unknown rate_limit option", "gatehouse {\n rate_limit {\n burst 3\n }\n}", []string{`rate_limit: unknown option "burst"`, "account_failures", "rule", "window"}},
 		{"duplicate scalar", "gatehouse {\n base_url http://a\n base_url http://b\n}", []string{"base_url given twice"}},
 		{"duplicate flag", "gatehouse {\n allow_unlinking_all\n allow_unlinking_all\n}", []string{"allow_unlinking_all given twice"}},
@@ -363,7 +375,7 @@ func TestEngineConfigFromCaddyfile(t *testing.T) {
 		disabled_paths /delete-user
 		allow_unlinking_all
 		session {
-			expires_in 2d  update_age 12h  fresh_age 1h  max_age 10d  cookie_cache 5m  cache_ttl 3s
+			expires_in 2d  update_age 12h  fresh_age 1h  max_age 10d  cookie_cache 5m  cache_ttl 3s  new_device_email
 		}
 		email_and_password {
 			min_password_length 10  max_password_length 64  require_email_verification  disable_sign_up
@@ -404,7 +416,7 @@ func TestEngineConfigFromCaddyfile(t *testing.T) {
 	check("DisabledPaths", cfg.DisabledPaths, []string{"/delete-user"})
 	check("AllowUnlinkingAll", cfg.Account.AllowUnlinkingAll, true)
 	check("Session", cfg.Session, authcore.SessionConfig{ExpiresIn: 2 * day, UpdateAge: 12 * time.Hour, FreshAge: time.Hour,
-		MaxAge: 10 * day, CookieCache: 5 * time.Minute, CacheTTL: 3 * time.Second})
+		MaxAge: 10 * day, CookieCache: 5 * time.Minute, CacheTTL: 3 * time.Second, NewDeviceEmail: true})
 	check("EmailAndPassword", cfg.EmailAndPassword, authcore.EmailAndPasswordConfig{
 		DisableSignUp: true, RequireEmailVerification: true, DisableAutoSignIn: true, MinPasswordLength: 10,
 		MaxPasswordLength: 64, RevokeSessionsOnPasswordReset: true, ResetPasswordTokenExpiresIn: 20 * time.Minute,

@@ -7,7 +7,8 @@
 // reset-password, change-email (the confirmation sent to the old address; Vars newEmail),
 // delete-account, account-exists, magic-link, email-otp (wording by Vars["purpose"]:
 // sign-in | email-verification | forget-password | change-email), two-factor-otp,
-// organization-invitation (Vars organization, inviter, role) and phone-otp (an SMS).
+// organization-invitation (Vars organization, inviter, role), new-device-sign-in (Vars
+// device, ip, time; no link or code) and phone-otp (an SMS).
 // Any other type falls back to generic (email) or generic-sms, which show the URL and/or
 // the code the message carries.
 //

@@ -272,7 +272,8 @@ func trialData() []Data {
 		URL: "https://example.com/api/auth/verify?token=t0k3n", Token: "t0k3n", OTP: "123456",
 		ExpiresIn: "5 minutes",
 		Vars: map[string]string{"purpose": "sign-in", "newEmail": "new@example.com",
-			"organization": "Example Org", "inviter": "Ann", "role": "member"},
+			"organization": "Example Org", "inviter": "Ann", "role": "member",
+			"device": "Firefox on macOS", "ip": "203.0.113.7", "time": "Thu, 01 Jan 2026 00:00:00 UTC"},
 	}
 	out := []Data{full, {AppName: "Example", BaseURL: "https://example.com"}}
 	for _, purpose := range []string{"email-verification", "forget-password", "change-email", "other"} {

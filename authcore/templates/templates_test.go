@@ -35,7 +35,7 @@ func TestDefaultsRenderEveryType(t *testing.T) {
 	links := []string{"verify-email", "reset-password", "change-email", "delete-account", "magic-link", "organization-invitation", Generic}
 	codes := []string{"email-otp", "two-factor-otp", Generic}
 	emailTypes := []string{"verify-email", "reset-password", "change-email", "delete-account", "account-exists",
-		"magic-link", "email-otp", "two-factor-otp", "organization-invitation", Generic}
+		"magic-link", "email-otp", "two-factor-otp", "organization-invitation", "new-device-sign-in", Generic}
 	for _, typ := range emailTypes {
 		t.Run(typ, func(t *testing.T) {
 			if !set.Has(typ) {
@@ -71,7 +71,7 @@ func TestDefaultsRenderEveryType(t *testing.T) {
 					t.Errorf("code missing:\n%s\n%s", m.Text, m.HTML)
 				}
 			}
-			if typ != "account-exists" && !strings.Contains(m.Text, "5 minutes") {
+			if typ != "account-exists" && typ != "new-device-sign-in" && !strings.Contains(m.Text, "5 minutes") {
 				t.Errorf("text part does not say when it expires:\n%s", m.Text)
 			}
 			if strings.Contains(m.Text, "\n\n\n") || !strings.HasSuffix(m.Text, "\n") || strings.HasSuffix(m.Text, "\n\n") {
@@ -97,6 +97,31 @@ func TestDefaultsRenderEveryType(t *testing.T) {
 		m, _ := set.Render("change-email", fullData())
 		if !strings.Contains(m.Text, "ada.new@example.com") || !strings.Contains(m.HTML, "ada.new@example.com") {
 			t.Errorf("new address missing:\n%s", m.Text)
+		}
+	})
+	t.Run("new-device-sign-in names device, IP and time, and never a token", func(t *testing.T) {
+		d := fullData()
+		d.Vars = map[string]string{"device": "Firefox on macOS", "ip": "203.0.113.7", "time": "Thu, 01 Jan 2026 00:00:00 UTC"}
+		m, err := set.Render("new-device-sign-in", d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{"Firefox on macOS", "203.0.113.7", "Thu, 01 Jan 2026 00:00:00 UTC", "reset your password", "sign out of your other sessions"} {
+			if !strings.Contains(m.Text, want) || !strings.Contains(m.HTML, want) {
+				t.Errorf("%q missing:\n%s\n%s", want, m.Text, m.HTML)
+			}
+		}
+		if !strings.Contains(m.Subject, "Firefox on macOS") {
+			t.Errorf("subject %q does not name the device", m.Subject)
+		}
+		for _, secret := range []string{testURL, testOTP, "token=abc"} {
+			if strings.Contains(m.Subject+m.Text+m.HTML, secret) {
+				t.Errorf("the alert carries %q", secret)
+			}
+		}
+		d.Vars = nil
+		if m, err = set.Render("new-device-sign-in", d); err != nil || !strings.Contains(m.Text, "Unknown device") {
+			t.Errorf("without Vars: %v\n%s", err, m.Text)
 		}
 	})
 	t.Run("organization-invitation names organization, inviter and role", func(t *testing.T) {

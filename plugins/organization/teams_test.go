@@ -161,11 +161,8 @@ func wantOK(t *testing.T, what string, r *authcoretest.Response) {
 // wantClientError asserts a 4xx JSON envelope (never a 500).
 func wantClientError(t *testing.T, what string, r *authcoretest.Response) {
 	t.Helper()
-	if r.StatusCode < 400 || r.StatusCode >= 500 {
-		t.Fatalf("%s: got %d %s, want a 4xx", what, r.StatusCode, r.Body)
-	}
-	if r.Object() == nil {
-		t.Fatalf("%s: %d without an error envelope: %s", what, r.StatusCode, r.Body)
+	if r.StatusCode < 400 || r.StatusCode >= 500 || r.Object() == nil {
+		t.Fatalf("%s: got %d %.200s, want a 4xx envelope", what, r.StatusCode, r.Body)
 	}
 }
 

@@ -56,7 +56,7 @@ func (p *Plugin) teamEndpoints() []authcore.Endpoint {
 			Errors:  []authcore.ErrorCode{CodeNoActiveOrganization, CodeYouAreNotAllowedToAccessThisOrganization}},
 		{Method: "POST", Path: PathSetActiveTeam, Auth: authcore.AuthSession, Handler: p.setActiveTeam, Tags: teamTags,
 			Summary: "Set the active team for the current active organization", BodyOptional: true,
-			Body:   []authcore.Param{id("teamId").Null()},
+			Body:   []authcore.Param{authcore.String("teamId").Len(0, maxIDLen).Null()},
 			Errors: []authcore.ErrorCode{CodeNoActiveOrganization, CodeTeamNotFound, CodeUserIsNotAMemberOfTheTeam}},
 		{Method: "GET", Path: PathListUserTeams, Auth: authcore.AuthSession, Handler: p.listUserTeams, Tags: teamTags,
 			Summary: "List the teams of a user",

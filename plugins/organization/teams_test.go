@@ -512,12 +512,14 @@ func TestSetActiveTeam(t *testing.T) {
 	e.join(e.teamA, e.plainID)
 
 	// Absent teamId without an active team: null, nothing changes.
-	r := e.plain.Post(organization.PathSetActiveTeam, map[string]any{})
-	wantOK(t, "no team", r)
-	if string(r.Body) != "null" {
-		t.Fatalf("body: %s", r.Body)
+	for _, body := range []any{map[string]any{}, map[string]any{"teamId": ""}} {
+		r := e.plain.Post(organization.PathSetActiveTeam, body)
+		wantOK(t, "no team", r)
+		if string(r.Body) != "null" {
+			t.Fatalf("body: %s", r.Body)
+		}
 	}
-	r = e.plain.Post(organization.PathSetActiveTeam, map[string]any{"teamId": e.teamA})
+	r := e.plain.Post(organization.PathSetActiveTeam, map[string]any{"teamId": e.teamA})
 	wantOK(t, "set", r)
 	if r.Object()["id"] != e.teamA {
 		t.Fatalf("body: %s", r.Body)

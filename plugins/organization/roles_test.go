@@ -40,9 +40,9 @@ type roleEnv struct {
 	nobody, outsider                             *authcoretest.Client
 }
 
-func newRoleEnv(t *testing.T, p *organization.Plugin) *roleEnv {
+func newRoleEnv(t *testing.T, p *organization.Plugin, opts ...authcoretest.Option) *roleEnv {
 	t.Helper()
-	e := &roleEnv{fix: newFix(t, p)}
+	e := &roleEnv{fix: newFix(t, p, opts...)}
 	e.owner, e.ownerID = e.user("Owner")
 	e.admin, e.adminID = e.user("Admin")
 	e.plain, e.plainID = e.user("Plain")
@@ -172,24 +172,26 @@ func TestCreateRoleRefusals(t *testing.T) {
 
 // The role limit holds under concurrent creations.
 func TestCreateRoleLimitConcurrent(t *testing.T) {
-	p := rolesPlugin()
-	p.DynamicAccessControl.MaximumRolesPerOrganization = 3
-	e := newRoleEnv(t, p)
-	var wg sync.WaitGroup
-	for i := range 20 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r := e.createRole(e.owner, fmt.Sprintf("r%d", i), map[string]any{})
-			if r.StatusCode != 200 && r.Code() != "TOO_MANY_ROLES" {
-				t.Errorf("create: %d %s", r.StatusCode, r.Body)
-			}
-		}()
-	}
-	wg.Wait()
-	if n := e.count(organization.ModelOrganizationRole, storage.Eq("organizationId", e.orgA)); n != 3 {
-		t.Fatalf("%d roles stored, want 3", n)
-	}
+	forStores(t, func(t *testing.T, opts ...authcoretest.Option) {
+		p := rolesPlugin()
+		p.DynamicAccessControl.MaximumRolesPerOrganization = 3
+		e := newRoleEnv(t, p, opts...)
+		var wg sync.WaitGroup
+		for i := range 20 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r := e.createRole(e.owner, fmt.Sprintf("r%d", i), map[string]any{})
+				if r.StatusCode != 200 && r.Code() != "TOO_MANY_ROLES" {
+					t.Errorf("create: %d %s", r.StatusCode, r.Body)
+				}
+			}()
+		}
+		wg.Wait()
+		if n := e.count(organization.ModelOrganizationRole, storage.Eq("organizationId", e.orgA)); n != 3 {
+			t.Fatalf("%d roles stored, want 3", n)
+		}
+	})
 }
 
 // A stored role counts in permission checks the moment it is created, updated or deleted,

@@ -183,9 +183,17 @@ func barrier(n int) organization.Hook {
 		select {
 		case <-gate:
 		case <-ctx.Done():
+		case <-time.After(10 * time.Second): // a bug elsewhere must fail the test, not hang it
 		}
 		return nil
 	}
+}
+
+// forStores runs a test on the memory store and on bbolt: limits rely on each store's
+// transactions.
+func forStores(t *testing.T, run func(t *testing.T, opts ...authcoretest.Option)) {
+	t.Run("memory", func(t *testing.T) { run(t) })
+	t.Run("bolt", func(t *testing.T) { run(t, authcoretest.WithBolt()) })
 }
 
 func teamsPlugin() *organization.Plugin {
@@ -205,9 +213,9 @@ type teamEnv struct {
 	ownerMem, adminMem, plainMem, bM string
 }
 
-func newTeamEnv(t *testing.T, p *organization.Plugin) *teamEnv {
+func newTeamEnv(t *testing.T, p *organization.Plugin, opts ...authcoretest.Option) *teamEnv {
 	t.Helper()
-	e := &teamEnv{fix: newFix(t, p)}
+	e := &teamEnv{fix: newFix(t, p, opts...)}
 	e.owner, e.ownerID = e.user("Owner")
 	e.admin, e.adminID = e.user("Admin")
 	e.plain, e.plainID = e.user("Plain")
@@ -310,31 +318,33 @@ func TestCreateTeam(t *testing.T) {
 
 // The team limit holds under concurrent creations.
 func TestCreateTeamLimitConcurrent(t *testing.T) {
-	p := teamsPlugin()
-	p.Teams.MaximumTeams = 3
-	p.BeforeCreateTeam = barrier(20)
-	e := newTeamEnv(t, p) // A already has one team
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	ok := 0
-	for i := range 20 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r := e.owner.Post(organization.PathCreateTeam, map[string]any{"name": fmt.Sprintf("t%d", i)})
-			if r.StatusCode == 200 {
-				mu.Lock()
-				ok++
-				mu.Unlock()
-			} else if r.Code() != "YOU_HAVE_REACHED_THE_MAXIMUM_NUMBER_OF_TEAMS" {
-				t.Errorf("concurrent create: %d %s", r.StatusCode, r.Body)
-			}
-		}()
-	}
-	wg.Wait()
-	if n := e.count(organization.ModelTeam, storage.Eq("organizationId", e.orgA)); ok != 2 || n != 3 {
-		t.Fatalf("%d creations succeeded, %d teams stored; want 2 and 3", ok, n)
-	}
+	forStores(t, func(t *testing.T, opts ...authcoretest.Option) {
+		p := teamsPlugin()
+		p.Teams.MaximumTeams = 3
+		p.BeforeCreateTeam = barrier(20)
+		e := newTeamEnv(t, p, opts...) // A already has one team
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		ok := 0
+		for i := range 20 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r := e.owner.Post(organization.PathCreateTeam, map[string]any{"name": fmt.Sprintf("t%d", i)})
+				if r.StatusCode == 200 {
+					mu.Lock()
+					ok++
+					mu.Unlock()
+				} else if r.Code() != "YOU_HAVE_REACHED_THE_MAXIMUM_NUMBER_OF_TEAMS" {
+					t.Errorf("concurrent create: %d %s", r.StatusCode, r.Body)
+				}
+			}()
+		}
+		wg.Wait()
+		if n := e.count(organization.ModelTeam, storage.Eq("organizationId", e.orgA)); ok != 2 || n != 3 {
+			t.Fatalf("%d creations succeeded, %d teams stored; want 2 and 3", ok, n)
+		}
+	})
 }
 
 func TestRemoveTeam(t *testing.T) {
@@ -417,28 +427,30 @@ func TestRemoveLastTeamAllowed(t *testing.T) {
 
 // Two concurrent removals of the last two teams leave one.
 func TestRemoveTeamLastConcurrent(t *testing.T) {
-	p := teamsPlugin()
-	p.BeforeDeleteTeam = barrier(6)
-	e := newTeamEnv(t, p)
-	ids := []string{e.teamA}
-	for i := range 5 {
-		ids = append(ids, e.team(e.orgA, fmt.Sprint(i)))
-	}
-	var wg sync.WaitGroup
-	for _, id := range ids {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r := e.owner.Post(organization.PathRemoveTeam, map[string]any{"teamId": id})
-			if r.StatusCode != 200 && r.Code() != "UNABLE_TO_REMOVE_LAST_TEAM" {
-				t.Errorf("remove: %d %s", r.StatusCode, r.Body)
-			}
-		}()
-	}
-	wg.Wait()
-	if n := e.count(organization.ModelTeam, storage.Eq("organizationId", e.orgA)); n != 1 {
-		t.Fatalf("%d teams left, want 1", n)
-	}
+	forStores(t, func(t *testing.T, opts ...authcoretest.Option) {
+		p := teamsPlugin()
+		p.BeforeDeleteTeam = barrier(6)
+		e := newTeamEnv(t, p, opts...)
+		ids := []string{e.teamA}
+		for i := range 5 {
+			ids = append(ids, e.team(e.orgA, fmt.Sprint(i)))
+		}
+		var wg sync.WaitGroup
+		for _, id := range ids {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r := e.owner.Post(organization.PathRemoveTeam, map[string]any{"teamId": id})
+				if r.StatusCode != 200 && r.Code() != "UNABLE_TO_REMOVE_LAST_TEAM" {
+					t.Errorf("remove: %d %s", r.StatusCode, r.Body)
+				}
+			}()
+		}
+		wg.Wait()
+		if n := e.count(organization.ModelTeam, storage.Eq("organizationId", e.orgA)); n != 1 {
+			t.Fatalf("%d teams left, want 1", n)
+		}
+	})
 }
 
 func TestUpdateTeam(t *testing.T) {
@@ -706,33 +718,35 @@ func TestAddTeamMember(t *testing.T) {
 
 // The team size limit holds under concurrent additions.
 func TestAddTeamMemberLimitConcurrent(t *testing.T) {
-	p := teamsPlugin()
-	p.Teams.MaximumMembersPerTeam = 3
-	p.BeforeAddTeamMember = barrier(20)
-	e := newTeamEnv(t, p)
-	var users []string
-	for i := range 20 {
-		id := fmt.Sprintf("u%d", i)
-		e.create(authcore.ModelUser, storage.Record{"id": id, "name": id, "email": id + "@example.com", "emailVerified": false,
-			"createdAt": e.now(), "updatedAt": e.now()})
-		e.member(e.orgA, id, "member")
-		users = append(users, id)
-	}
-	var wg sync.WaitGroup
-	for _, id := range users {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r := e.owner.Post(organization.PathAddTeamMember, map[string]any{"teamId": e.teamA, "userId": id})
-			if r.StatusCode != 200 && r.Code() != "TEAM_MEMBER_LIMIT_REACHED" {
-				t.Errorf("add: %d %s", r.StatusCode, r.Body)
-			}
-		}()
-	}
-	wg.Wait()
-	if n := e.count(organization.ModelTeamMember, storage.Eq("teamId", e.teamA)); n != 3 {
-		t.Fatalf("team has %d members, want 3", n)
-	}
+	forStores(t, func(t *testing.T, opts ...authcoretest.Option) {
+		p := teamsPlugin()
+		p.Teams.MaximumMembersPerTeam = 3
+		p.BeforeAddTeamMember = barrier(20)
+		e := newTeamEnv(t, p, opts...)
+		var users []string
+		for i := range 20 {
+			id := fmt.Sprintf("u%d", i)
+			e.create(authcore.ModelUser, storage.Record{"id": id, "name": id, "email": id + "@example.com", "emailVerified": false,
+				"createdAt": e.now(), "updatedAt": e.now()})
+			e.member(e.orgA, id, "member")
+			users = append(users, id)
+		}
+		var wg sync.WaitGroup
+		for _, id := range users {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r := e.owner.Post(organization.PathAddTeamMember, map[string]any{"teamId": e.teamA, "userId": id})
+				if r.StatusCode != 200 && r.Code() != "TEAM_MEMBER_LIMIT_REACHED" {
+					t.Errorf("add: %d %s", r.StatusCode, r.Body)
+				}
+			}()
+		}
+		wg.Wait()
+		if n := e.count(organization.ModelTeamMember, storage.Eq("teamId", e.teamA)); n != 3 {
+			t.Fatalf("team has %d members, want 3", n)
+		}
+	})
 }
 
 func TestRemoveTeamMember(t *testing.T) {

@@ -560,6 +560,13 @@ func TestSetActiveTeam(t *testing.T) {
 			t.Fatalf("refused calls changed the session: %v", s)
 		}
 	}
+	// An absent teamId re-checks the active team: gone from the team, the call is refused.
+	wantOK(t, "re-check", e.plain.Post(organization.PathSetActiveTeam, map[string]any{}))
+	if _, err := e.store().DeleteMany(context.Background(), organization.ModelTeamMember, storage.Eq("userId", e.plainID)); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, "re-check after leaving the team", e.plain.Post(organization.PathSetActiveTeam, map[string]any{}),
+		403, "USER_IS_NOT_A_MEMBER_OF_THE_TEAM")
 	// null unsets the team, keeps the organization.
 	r = e.plain.Post(organization.PathSetActiveTeam, map[string]any{"teamId": nil})
 	wantOK(t, "unset", r)
@@ -752,6 +759,12 @@ func TestAddTeamMemberLimitConcurrent(t *testing.T) {
 func TestRemoveTeamMember(t *testing.T) {
 	var removed storage.Record
 	p := teamsPlugin()
+	p.BeforeRemoveTeamMember = func(_ context.Context, ev *organization.HookEvent) error {
+		if ev.User.ID() == ev.TeamMember.String("userId") && ev.User.String("name") == "Owner" {
+			return organization.CodeYouAreNotAllowedToRemoveATeamMember.With(http.StatusForbidden)
+		}
+		return nil
+	}
 	p.AfterRemoveTeamMember = func(_ context.Context, ev *organization.HookEvent) error { removed = ev.TeamMember; return nil }
 	e := newTeamEnv(t, p)
 	e.join(e.teamA, e.plainID)
@@ -775,6 +788,11 @@ func TestRemoveTeamMember(t *testing.T) {
 		400, "NO_ACTIVE_ORGANIZATION")
 	if e.count(organization.ModelTeamMember, storage.Eq("teamId", e.teamB)) != 1 {
 		t.Fatal("B's team lost a member")
+	}
+	wantErr(t, "refused by hook", e.admin.Post(organization.PathRemoveTeamMember, map[string]any{"teamId": e.teamA, "userId": e.ownerID}),
+		403, "YOU_ARE_NOT_ALLOWED_TO_REMOVE_A_TEAM_MEMBER")
+	if e.count(organization.ModelTeamMember, storage.Eq("teamId", e.teamA)) != 2 {
+		t.Fatal("hook refusal removed a member")
 	}
 
 	r := e.admin.Post(organization.PathRemoveTeamMember, map[string]any{"teamId": e.teamA, "userId": e.plainID})

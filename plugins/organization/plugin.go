@@ -191,8 +191,20 @@ func (p *Plugin) Register(r *authcore.Registrar) error {
 			return err
 		}
 	}
-	// Teams (routes_teams.go) and dynamic access control (routes_roles.go) register their
-	// endpoints here when enabled.
+	if p.Teams.Enabled {
+		for _, ep := range p.teamEndpoints() {
+			if err := r.Endpoint(ep); err != nil {
+				return err
+			}
+		}
+	}
+	if p.DynamicAccessControl.Enabled {
+		for _, ep := range p.roleEndpoints() {
+			if err := r.Endpoint(ep); err != nil {
+				return err
+			}
+		}
+	}
 	r.Provide(p)
 	return nil
 }

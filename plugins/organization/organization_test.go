@@ -18,10 +18,10 @@ const (
 )
 
 type env struct {
-	t                           *testing.T
-	h                           *authcoretest.Harness
-	p                           *organization.Plugin
-	alice, bob, carol, mallory  *authcoretest.Client
+	t                            *testing.T
+	h                            *authcoretest.Harness
+	p                            *organization.Plugin
+	alice, bob, carol, mallory   *authcoretest.Client
 	aliceID, bobID, carolID, mID string
 }
 
@@ -48,6 +48,10 @@ func userID(signUp map[string]any) string {
 	u, _ := signUp["user"].(map[string]any)
 	id, _ := u["id"].(string)
 	return id
+}
+
+func (e *env) clients() []*authcoretest.Client {
+	return []*authcoretest.Client{e.alice, e.bob, e.carol, e.mallory}
 }
 
 func (e *env) ctx() context.Context { return context.Background() }
@@ -452,7 +456,14 @@ func TestCustomRoleCannotEscalate(t *testing.T) {
 	e := setup(t, &organization.Plugin{Roles: map[string]map[string][]string{
 		"recruiter": {"invitation": {"create"}, "ac": {"read"}},
 		"manager":   {"member": {"update"}, "ac": {"read"}},
+		// admin redefined with every owner permission: still not an owner.
+		"admin": {"organization": {"update", "delete"}, "member": {"create", "update", "delete"},
+			"invitation": {"create", "cancel"}, "team": {"create", "update", "delete"}, "ac": {"create", "read", "update", "delete"}},
 	}})
+	orgX := e.createOrg(e.alice, "Xeno", "xeno")
+	e.add(orgX, e.carolID, "admin")
+	want(t, e.carol.Post("/organization/invite-member", map[string]any{"email": "o@example.com", "role": "owner", "organizationId": orgX}), 403, "YOU_ARE_NOT_ALLOWED_TO_INVITE_USER_WITH_THIS_ROLE")
+	want(t, e.carol.Post("/organization/invite-member", map[string]any{"email": "o@example.com", "role": "admin", "organizationId": orgX}), 200, "")
 	org := e.createOrg(e.alice, "Acme", "acme")
 	e.add(org, e.bobID, "recruiter")
 	carolM := e.add(org, e.carolID, "manager")

@@ -282,3 +282,19 @@ func TestHostileInput(t *testing.T) {
 		t.Fatalf("members changed: %v", rs)
 	}
 }
+
+// A hostile organization or inviter name cannot start a mail header.
+func TestInvitationHeaderInjection(t *testing.T) {
+	e := setup(t, nil)
+	r := e.alice.Post("/organization/create", map[string]any{"name": "Evil\r\nBcc: victim@example.net", "slug": "evil"})
+	want(t, r, 200, "")
+	e.invite(e.alice, str(r.Object(), "id"), "bob@example.com", "member")
+	e.h.Drain()
+	msgs := e.h.Sent(organization.MessageInvitation, "bob@example.com")
+	if len(msgs) != 1 {
+		t.Fatalf("%d messages", len(msgs))
+	}
+	if strings.ContainsAny(msgs[0].Subject, "\r\n") || msgs[0].Subject == "" {
+		t.Fatalf("subject %q", msgs[0].Subject)
+	}
+}

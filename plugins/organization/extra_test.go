@@ -2,6 +2,9 @@ package organization_test
 
 import (
 	"testing"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/authcore"
 
 	"github.com/gatehouse-auth/gatehouse/authcore/authcoretest"
 	"github.com/gatehouse-auth/gatehouse/plugins/organization"
@@ -77,5 +80,29 @@ func TestInvitationTeams(t *testing.T) {
 	r = e.alice.Get("/organization/get-full-organization?organizationId=" + org)
 	if ts, _ := r.Object()["teams"].([]any); len(ts) != 2 {
 		t.Fatalf("teams in full organization: %s", r.Body)
+	}
+}
+
+// With the cookie cache on, /get-session answers from the cookie: set-active and accept
+// re-issue it, so the client sees the new active organization at once.
+func TestCookieCacheFollowsActiveOrganization(t *testing.T) {
+	e := setup(t, nil, authcoretest.WithConfig(func(c *authcore.Config) { c.Session.CookieCache = 5 * time.Minute }))
+	org := e.createOrg(e.alice, "Acme", "acme")
+	active := func(c *authcoretest.Client) string {
+		r := c.Get("/get-session")
+		s, _ := r.Object()["session"].(map[string]any)
+		return str(s, "activeOrganizationId")
+	}
+	if active(e.alice) != org {
+		t.Fatal("create: cached session lacks the active organization")
+	}
+	want(t, e.alice.Post("/organization/set-active", map[string]any{"organizationId": nil}), 200, "")
+	if active(e.alice) != "" {
+		t.Fatal("unset: cached session still has the active organization")
+	}
+	id := e.invite(e.alice, org, "bob@example.com", "member")
+	want(t, e.bob.Post("/organization/accept-invitation", map[string]any{"invitationId": id}), 200, "")
+	if active(e.bob) != org {
+		t.Fatal("accept: cached session lacks the active organization")
 	}
 }

@@ -86,10 +86,10 @@
 //
 // organization (name, slug unique, logo, metadata — a JSON object stored as a string,
 // answered parsed — createdAt); member (organizationId → organization cascade, userId →
-// user cascade, role, createdAt; unique per organization and user); invitation
+// user cascade, role default member, createdAt; unique per organization and user); invitation
 // (organizationId cascade, email indexed, role, teamId, status pending|accepted|rejected|
 // canceled, expiresAt, inviterId → user cascade, createdAt); team (name, organizationId
-// cascade, createdAt, updatedAt); teamMember (teamId → team cascade, userId → user cascade,
+// cascade, createdAt, updatedAt, memberCount — hidden seat counter); teamMember (teamId → team cascade, userId → user cascade,
 // createdAt; unique per team and user); organizationRole (organizationId cascade, role,
 // permission — JSON string, createdAt, updatedAt; unique per organization and role).
 // session gains activeOrganizationId and activeTeamId (server-only; set null when their

@@ -63,6 +63,9 @@ func TestInvitationTeams(t *testing.T) {
 	if n := e.count(organization.ModelTeamMember, storage.And(storage.Eq("teamId", "team-a"), storage.Eq("userId", e.bobID))); n != 1 {
 		t.Fatalf("%d team memberships", n)
 	}
+	if tm, _ := e.h.Engine.Store().FindOne(e.ctx(), organization.ModelTeam, storage.ByID("team-a")); tm.Int("memberCount") != 1 {
+		t.Fatalf("team memberCount %v", tm["memberCount"])
+	}
 	sess, _ := e.h.Engine.Store().FindMany(e.ctx(), "session", storage.Query{Where: storage.Eq("userId", e.bobID)})
 	if sess[len(sess)-1].String(organization.FieldActiveTeamID) != "team-a" {
 		t.Fatal("single-team invitation did not set the active team")

@@ -288,7 +288,14 @@ func (p *Plugin) joinTeams(ctx context.Context, tx storage.Adapter, orgID, userI
 		}
 		_, err = tx.Create(ctx, ModelTeamMember, storage.Record{"id": tmID, "teamId": t.ID(), "userId": userID,
 			"createdAt": p.engine.Clock().Now()})
-		if err != nil && !errors.Is(err, storage.ErrDuplicate) {
+		if errors.Is(err, storage.ErrDuplicate) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		// Keep the team's seat counter in step with its members.
+		if _, err := tx.IncrementOne(ctx, ModelTeam, storage.ByID(t.ID()), "memberCount", 1, nil); err != nil {
 			return err
 		}
 	}

@@ -51,7 +51,7 @@ func registerSchema(r *authcore.Registrar) error {
 		{Name: ModelMember, Fields: []storage.Field{
 			{Name: "organizationId", Type: storage.TypeString, Required: true, References: orgRef},
 			{Name: "userId", Type: storage.TypeString, Required: true, References: userRef},
-			{Name: "role", Type: storage.TypeString, Required: true},
+			{Name: "role", Type: storage.TypeString, Required: true, Default: "member"},
 			created,
 		}, Unique: [][]string{{"organizationId", "userId"}}},
 		{Name: ModelInvitation, Fields: []storage.Field{
@@ -68,6 +68,9 @@ func registerSchema(r *authcore.Registrar) error {
 			{Name: "name", Type: storage.TypeString, Required: true},
 			{Name: "organizationId", Type: storage.TypeString, Required: true, References: orgRef},
 			created, updated,
+			// memberCount is Better Auth's seat counter (returned:false, input:false), for
+			// reserving a place under maximum_members_per_team atomically.
+			{Name: "memberCount", Type: storage.TypeNumber, Required: true, Default: 0, Hidden: true, ServerOnly: true},
 		}},
 		{Name: ModelTeamMember, Fields: []storage.Field{
 			{Name: "teamId", Type: storage.TypeString, Required: true, References: &storage.Reference{Model: ModelTeam, OnDelete: storage.Cascade}},

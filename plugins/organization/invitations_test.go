@@ -72,10 +72,30 @@ func TestInviteAndAccept(t *testing.T) {
 	}
 	want(t, e.mallory.Get("/organization/get-invitation?id="+id), 403, "YOU_ARE_NOT_THE_RECIPIENT_OF_THE_INVITATION")
 	want(t, e.bob.Get("/organization/get-invitation?id=nope"), 400, "INVITATION_NOT_FOUND")
-	r = e.mallory.Get("/organization/list-invitations?organizationId=" + org)
-	if l, _ := r.JSON().([]any); r.StatusCode != 200 || len(l) != 1 {
-		t.Fatalf("list-invitations %d %s", r.StatusCode, r.Body)
+	// Invitation ids work as links: only members who may invite list them (1.7.25), and
+	// only owners see invitations granting owner.
+	want(t, e.mallory.Get("/organization/list-invitations?organizationId="+org), 403, "YOU_ARE_NOT_ALLOWED_TO_LIST_INVITATIONS")
+	ownerInv := e.invite(e.alice, org, "newowner@example.com", "owner")
+	r = e.carol.Get("/organization/list-invitations?organizationId=" + org)
+	if l, _ := r.JSON().([]any); r.StatusCode != 200 || len(l) != 1 || str(l[0].(map[string]any), "id") != id {
+		t.Fatalf("list-invitations (admin) %d %s", r.StatusCode, r.Body)
 	}
+	r = e.alice.Get("/organization/list-invitations?organizationId=" + org)
+	if l, _ := r.JSON().([]any); len(l) != 2 {
+		t.Fatalf("list-invitations (owner) %s", r.Body)
+	}
+	full := func(c *authcoretest.Client) []any {
+		r := c.Get("/organization/get-full-organization?organizationId=" + org)
+		want(t, r, 200, "")
+		l, _ := r.Object()["invitations"].([]any)
+		return l
+	}
+	if len(full(e.mallory)) != 0 || len(full(e.carol)) != 1 || len(full(e.alice)) != 2 {
+		t.Fatal("get-full-organization shows invitations to the wrong members")
+	}
+	// Nor may an admin resend (renew) the owner invitation.
+	want(t, e.carol.Post("/organization/invite-member", map[string]any{"email": "newowner@example.com", "role": "member", "organizationId": org, "resend": true}), 403, "YOU_ARE_NOT_ALLOWED_TO_INVITE_USER_WITH_THIS_ROLE")
+	want(t, e.alice.Post("/organization/cancel-invitation", map[string]any{"invitationId": ownerInv}), 200, "")
 	want(t, e.bob.Get("/organization/list-invitations"), 400, "NO_ACTIVE_ORGANIZATION")
 	want(t, e.bob.Get("/organization/list-user-invitations"), 403, "EMAIL_VERIFICATION_REQUIRED_FOR_INVITATION")
 	e.setVerified(e.bobID)

@@ -105,7 +105,7 @@ func (p *Plugin) endpoints() []authcore.Endpoint {
 				CodeInviterIsNoLongerAMemberOfTheOrganization, CodeEmailVerificationRequiredForInvitation)},
 		{Method: "GET", Path: PathListInvitations, Auth: authcore.AuthSession, Handler: p.listInvitations, Tags: tags,
 			Summary: "List an organization's invitations", Query: []authcore.Param{authcore.String("organizationId")},
-			Errors: unauth(CodeNoActiveOrganization, CodeYouAreNotAMemberOfThisOrganization)},
+			Errors: unauth(CodeNoActiveOrganization, CodeYouAreNotAMemberOfThisOrganization, CodeYouAreNotAllowedToListInvitations)},
 		{Method: "GET", Path: PathListUserInvitations, Auth: authcore.AuthSession, Handler: p.listUserInvitations, Tags: tags,
 			Summary: "List the pending invitations addressed to the caller", Query: []authcore.Param{authcore.String("email")},
 			Errors: unauth(CodeEmailVerificationRequiredForInvitation)},

@@ -108,6 +108,12 @@ func (p *Plugin) inviteMember(c *authcore.Call) (any, error) {
 	}
 	expires := p.engine.Clock().Now().Add(p.invitationTTL)
 	if len(pending) > 0 && resend {
+		// Resending renews the stored invitation, whose role the caller must be able to grant.
+		if ok, err := p.canGrant(ctx, orgID, member.String("role"), splitStoredRoles(pending[0].String("role"))); err != nil {
+			return nil, err
+		} else if !ok {
+			return nil, CodeYouAreNotAllowedToInviteUserWithThisRole.With(http.StatusForbidden)
+		}
 		inv, err := p.engine.Store().Update(ctx, ModelInvitation, storage.ByID(pending[0].ID()), storage.Record{"expiresAt": expires})
 		if err != nil {
 			return nil, authcore.Internal(err)
@@ -435,19 +441,44 @@ func (p *Plugin) listInvitations(c *authcore.Call) (any, error) {
 	if orgID == "" {
 		return nil, CodeNoActiveOrganization.With(http.StatusBadRequest)
 	}
-	if _, err := p.requireMember(ctx, orgID, s.UserID(), CodeYouAreNotAMemberOfThisOrganization, http.StatusForbidden); err != nil {
+	member, err := p.requireMember(ctx, orgID, s.UserID(), CodeYouAreNotAMemberOfThisOrganization, http.StatusForbidden)
+	if err != nil {
 		return nil, err
+	}
+	out, ok, err := p.visibleInvitations(ctx, member)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, CodeYouAreNotAllowedToListInvitations.With(http.StatusForbidden)
+	}
+	return out, nil
+}
+
+// visibleInvitations lists the invitations of member's organization that member may see
+// (Better Auth 1.7.25): invitation ids work as links, so only members who may create
+// invitations see them (ok false otherwise), and invitations granting the owner role only
+// owners see.
+func (p *Plugin) visibleInvitations(ctx context.Context, member storage.Record) ([]any, bool, error) {
+	orgID, role := member.String("organizationId"), member.String("role")
+	ok, err := p.allows(ctx, orgID, role, Permissions{"invitation": {"create"}})
+	if err != nil || !ok {
+		return []any{}, false, err
 	}
 	recs, err := p.engine.Store().FindMany(ctx, ModelInvitation, storage.Query{Where: storage.Eq("organizationId", orgID),
 		Sort: []storage.SortField{{Field: "createdAt"}}})
 	if err != nil {
-		return nil, authcore.Internal(err)
+		return nil, false, authcore.Internal(err)
 	}
+	owner := p.isOwner(role)
 	out := make([]any, 0, len(recs))
 	for _, r := range recs {
+		if !owner && p.isOwner(r.String("role")) {
+			continue
+		}
 		out = append(out, p.invitationJSON(r))
 	}
-	return out, nil
+	return out, true, nil
 }
 
 // listUserInvitations is GET /organization/list-user-invitations: the pending invitations

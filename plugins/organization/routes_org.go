@@ -383,6 +383,13 @@ func (p *Plugin) getFullOrganization(c *authcore.Call) (any, error) {
 		return nil, err
 	}
 	ctx := c.Context()
+	caller, err := p.memberOf(ctx, org.ID(), s.UserID())
+	if err != nil {
+		return nil, err
+	}
+	if caller == nil {
+		return nil, CodeUserIsNotAMemberOfTheOrganization.With(http.StatusForbidden)
+	}
 	limit := p.membershipMax
 	if v := c.Query.String("membersLimit"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -397,14 +404,9 @@ func (p *Plugin) getFullOrganization(c *authcore.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	invs, err := p.engine.Store().FindMany(ctx, ModelInvitation, storage.Query{Where: storage.Eq("organizationId", org.ID()),
-		Sort: []storage.SortField{{Field: "createdAt"}}})
+	invitations, _, err := p.visibleInvitations(ctx, caller)
 	if err != nil {
-		return nil, authcore.Internal(err)
-	}
-	invitations := make([]any, 0, len(invs))
-	for _, inv := range invs {
-		invitations = append(invitations, p.invitationJSON(inv))
+		return nil, err
 	}
 	out := p.orgJSON(org)
 	out["members"] = members

@@ -22,14 +22,16 @@
 //	    only among the caller's memberships; re-issues the session cookie (and cookie cache).
 //	GET  /organization/get-organization     ?organizationId|organizationSlug → Organization | null
 //	GET  /organization/get-full-organization ?organizationId|organizationSlug&membersLimit
-//	    → Organization + members (each with user{id,name,email,image}) + invitations (+ teams) | null
+//	    → Organization + members (each with user{id,name,email,image}) + invitations (+ teams) | null;
+//	    invitations are those list-invitations would show the caller ([] otherwise)
 //	GET  /organization/list                 → the caller's organizations
 //	POST /organization/invite-member        {email, role, organizationId?, resend?, teamId?} (invitation:create) → Invitation
 //	POST /organization/accept-invitation    {invitationId} → {invitation, member}; sets the organization active
 //	POST /organization/reject-invitation    {invitationId} → {invitation, member:null}
 //	POST /organization/cancel-invitation    {invitationId} (invitation:cancel) → Invitation (status canceled)
 //	GET  /organization/get-invitation       ?id → Invitation + organizationName, organizationSlug, inviterEmail
-//	GET  /organization/list-invitations     ?organizationId → the organization's invitations (members only)
+//	GET  /organization/list-invitations     ?organizationId → the organization's invitations (invitation:create,
+//	    else 403 YOU_ARE_NOT_ALLOWED_TO_LIST_INVITATIONS; invitations granting owner only to owners)
 //	GET  /organization/list-user-invitations → pending invitations to the caller's verified email
 //	POST /organization/remove-member        {memberIdOrEmail, organizationId?} (member:delete) → {member}
 //	POST /organization/update-member-role   {memberId, role, organizationId?} (member:update) → Member

@@ -1,7 +1,9 @@
 package organization_test
 
 import (
+	"fmt"
 	"net/http"
+	"sync"
 	"testing"
 
 	"github.com/gatehouse-auth/gatehouse/authcore"
@@ -235,3 +237,44 @@ func isCode(err error, code string) bool {
 }
 
 func hasKey(m map[string]any, k string) bool { _, ok := m[k]; return ok }
+
+// Two owners removing each other (or both leaving) at once never leave the organization
+// without an owner: the owner count is checked in the deleting transaction.
+func TestConcurrentOwnerRemoval(t *testing.T) {
+	for _, name := range []string{"memory", "bolt"} {
+		t.Run(name, func(t *testing.T) {
+			var opts []authcoretest.Option
+			if name == "bolt" {
+				opts = append(opts, authcoretest.WithBolt())
+			}
+			e := setup(t, nil, opts...)
+			for round := range 5 {
+				org := e.createOrg(e.alice, "Round", fmt.Sprintf("round-%d", round))
+				carolM := e.add(org, e.carolID, "owner")
+				m, _ := e.h.Engine.Store().FindOne(e.ctx(), organization.ModelMember, storage.And(storage.Eq("organizationId", org), storage.Eq("userId", e.aliceID)))
+				var wg sync.WaitGroup
+				wg.Add(4)
+				go func() {
+					defer wg.Done()
+					e.alice.Post("/organization/remove-member", map[string]any{"organizationId": org, "memberIdOrEmail": carolM})
+				}()
+				go func() {
+					defer wg.Done()
+					e.carol.Post("/organization/remove-member", map[string]any{"organizationId": org, "memberIdOrEmail": m.ID()})
+				}()
+				go func() { defer wg.Done(); e.alice.Post("/organization/leave", map[string]any{"organizationId": org}) }()
+				go func() { defer wg.Done(); e.carol.Post("/organization/leave", map[string]any{"organizationId": org}) }()
+				wg.Wait()
+				owners := 0
+				for _, r := range e.roles(org) {
+					if r == "owner" {
+						owners++
+					}
+				}
+				if owners != 1 {
+					t.Fatalf("round %d: %d owners left: %v", round, owners, e.roles(org))
+				}
+			}
+		})
+	}
+}

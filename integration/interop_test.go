@@ -71,11 +71,19 @@ func TestInterop(t *testing.T) {
 		api_key
 		multi_session
 		admin
+		organization {
+			teams {
+				enabled
+			}
+		}
 	}
 }
 http://localhost:%[1]d {
 	gatehouse {
 		public /health
+		require org_member /orgs/* {
+			org_from path 2
+		}
 	}
 	reverse_proxy 127.0.0.1:%[2]d
 }

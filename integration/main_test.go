@@ -46,19 +46,35 @@ func freePorts(t testing.TB, n int) []int {
 	t.Helper()
 	var ls []net.Listener
 	var ports []int
-	for range n {
+	handedOut.mu.Lock()
+	defer handedOut.mu.Unlock()
+	for len(ports) < n {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
 		}
 		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+		p := l.Addr().(*net.TCPAddr).Port
+		if handedOut.ports[p] {
+			continue // closed since, but another test of this run was given it
+		}
+		handedOut.ports[p] = true
+		ports = append(ports, p)
 	}
 	for _, l := range ls {
 		l.Close()
 	}
 	return ports
 }
+
+// handedOut remembers every port freePorts gave out in this test binary: a port is free
+// again as soon as its probe listener closes, and the kernel may hand it to the next probe,
+// so without this two servers of one test (a gateway and its admin API) could be given the
+// same port, and a readiness probe be answered by the wrong one.
+var handedOut = struct {
+	mu    sync.Mutex
+	ports map[int]bool
+}{ports: map[int]bool{}}
 
 // Server is a running gatehouse process.
 type Server struct {
@@ -120,7 +136,10 @@ func StartServer(t testing.TB, caddyfile, readyURL string) *Server {
 		resp, err := http.Get(readyURL)
 		if err == nil {
 			resp.Body.Close()
-			return s
+			if resp.StatusCode == http.StatusOK {
+				return s
+			}
+			err = fmt.Errorf("status %d", resp.StatusCode)
 		}
 		if time.Now().After(deadline) || s.cmd.ProcessState != nil {
 			t.Fatalf("gatehouse did not come up at %s: %v\n%s", readyURL, err, s.Output())

@@ -212,7 +212,7 @@ func TestReloadUnderLoad(t *testing.T) {
 	up := newCountingUpstream(t)
 	upstream := up.Listener.Addr().String()
 	base := fmt.Sprintf("http://localhost:%d", gw)
-	s := StartServer(t, reloadCaddyfile("{ADMIN}", gw, upstream, 1), base+"/")
+	s := StartServer(t, reloadCaddyfile("{ADMIN}", gw, upstream, 1), base+"/api/auth/ok")
 
 	const password = "correct horse battery staple"
 	cookieA, userA := signUpOrFail(t, clientFromAddr("127.0.0.1", false), base, "Ada", "ada@example.com", password)

@@ -169,3 +169,20 @@ export async function signInFresh(email, password) {
 export async function session(client) {
   return ok(await client.getSession(), "get-session");
 }
+
+/**
+ * Takes the oldest message of a type sent to an address (email or phone number) that no
+ * earlier call took, waiting for it to arrive. The Go driver's signed-webhook sink
+ * (integration/messages_test.go) serves them at GATEHOUSE_MESSAGES_URL.
+ */
+export async function message(to, type) {
+  const base = process.env.GATEHOUSE_MESSAGES_URL;
+  assert.ok(base, "GATEHOUSE_MESSAGES_URL is not set");
+  const url = `${base}/take?to=${encodeURIComponent(to)}&type=${encodeURIComponent(type)}`;
+  const res = await fetch(url, { signal: AbortSignal.timeout(15_000) });
+  assert.equal(res.status, 200, `no ${type} message for ${to}`);
+  const m = await res.json();
+  assert.equal(m.type, type);
+  assert.equal(m.to, to);
+  return m;
+}

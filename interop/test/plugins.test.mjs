@@ -22,10 +22,9 @@ import {
   ok,
   session,
   uniqueEmail,
+  message,
   uniquePassword,
 } from "../lib/helpers.mjs";
-
-const MESSAGES_URL = process.env.GATEHOUSE_MESSAGES_URL;
 
 /** A client with every issue-4 plugin, whose cookies live in its own jar. */
 function pluginClient() {
@@ -36,21 +35,6 @@ function pluginClient() {
     fetchOptions: { customFetchImpl: jarFetch(jar) },
   });
   return { client, jar, fetch: jarFetch(jar) };
-}
-
-/**
- * Takes the oldest message of a type sent to an address (email or phone number) that no
- * earlier call took, waiting for it to arrive.
- */
-async function message(to, type) {
-  assert.ok(MESSAGES_URL, "GATEHOUSE_MESSAGES_URL is not set");
-  const url = `${MESSAGES_URL}/take?to=${encodeURIComponent(to)}&type=${encodeURIComponent(type)}`;
-  const res = await fetch(url, { signal: AbortSignal.timeout(15_000) });
-  assert.equal(res.status, 200, `no ${type} message for ${to}`);
-  const m = await res.json();
-  assert.equal(m.type, type);
-  assert.equal(m.to, to);
-  return m;
 }
 
 let phoneSeq = 0;

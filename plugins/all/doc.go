@@ -22,4 +22,5 @@ import (
 	// Issue 7: several users.
 	_ "github.com/gatehouse-auth/gatehouse/plugins/admin"
 	_ "github.com/gatehouse-auth/gatehouse/plugins/multisession"
+	_ "github.com/gatehouse-auth/gatehouse/plugins/organization"
 )

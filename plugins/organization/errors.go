@@ -2,8 +2,9 @@ package organization
 
 import "github.com/gatehouse-auth/gatehouse/authcore"
 
-// Better Auth's ORGANIZATION_ERROR_CODES, with their exact messages, plus the ad-hoc
-// ORGANIZATION_DELETION_DISABLED that /organization/delete answers with.
+// Better Auth's ORGANIZATION_ERROR_CODES (1.7.25, with YOU_ARE_NOT_ALLOWED_TO_LIST_INVITATIONS),
+// with their exact messages, plus the ad-hoc ORGANIZATION_DELETION_DISABLED that
+// /organization/delete answers with.
 var (
 	CodeYouAreNotAllowedToCreateANewOrganization                      = authcore.ErrorCode{Code: "YOU_ARE_NOT_ALLOWED_TO_CREATE_A_NEW_ORGANIZATION", Message: "You are not allowed to create a new organization"}
 	CodeYouHaveReachedTheMaximumNumberOfOrganizations                 = authcore.ErrorCode{Code: "YOU_HAVE_REACHED_THE_MAXIMUM_NUMBER_OF_ORGANIZATIONS", Message: "You have reached the maximum number of organizations"}
@@ -64,6 +65,7 @@ var (
 	CodeCannotDeleteAPreDefinedRole                                   = authcore.ErrorCode{Code: "CANNOT_DELETE_A_PRE_DEFINED_ROLE", Message: "Cannot delete a pre-defined role"}
 	CodeRoleIsAssignedToMembers                                       = authcore.ErrorCode{Code: "ROLE_IS_ASSIGNED_TO_MEMBERS", Message: "Cannot delete a role that is assigned to members. Please reassign the members to a different role first"}
 	CodeInvalidTeamId                                                 = authcore.ErrorCode{Code: "INVALID_TEAM_ID", Message: "Team id contains a reserved character"}
+	CodeYouAreNotAllowedToListInvitations                             = authcore.ErrorCode{Code: "YOU_ARE_NOT_ALLOWED_TO_LIST_INVITATIONS", Message: "You are not allowed to list invitations for this organization"}
 	CodeOrganizationDeletionDisabled                                  = authcore.ErrorCode{Code: "ORGANIZATION_DELETION_DISABLED", Message: "Organization deletion is disabled"}
 )
 
@@ -128,5 +130,6 @@ var errorCodes = []authcore.ErrorCode{
 	CodeCannotDeleteAPreDefinedRole,
 	CodeRoleIsAssignedToMembers,
 	CodeInvalidTeamId,
+	CodeYouAreNotAllowedToListInvitations,
 	CodeOrganizationDeletionDisabled,
 }

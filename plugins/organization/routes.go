@@ -2,7 +2,142 @@ package organization
 
 import "github.com/gatehouse-auth/gatehouse/authcore"
 
+// Route paths (relative to the base path).
+const (
+	PathCreate              = "/organization/create"
+	PathCheckSlug           = "/organization/check-slug"
+	PathUpdate              = "/organization/update"
+	PathDelete              = "/organization/delete"
+	PathSetActive           = "/organization/set-active"
+	PathGetOrganization     = "/organization/get-organization"
+	PathGetFullOrganization = "/organization/get-full-organization"
+	PathList                = "/organization/list"
+	PathInviteMember        = "/organization/invite-member"
+	PathAcceptInvitation    = "/organization/accept-invitation"
+	PathRejectInvitation    = "/organization/reject-invitation"
+	PathCancelInvitation    = "/organization/cancel-invitation"
+	PathGetInvitation       = "/organization/get-invitation"
+	PathListInvitations     = "/organization/list-invitations"
+	PathListUserInvitations = "/organization/list-user-invitations"
+	PathRemoveMember        = "/organization/remove-member"
+	PathUpdateMemberRole    = "/organization/update-member-role"
+	PathGetActiveMember     = "/organization/get-active-member"
+	PathGetActiveMemberRole = "/organization/get-active-member-role"
+	PathLeave               = "/organization/leave"
+	PathListMembers         = "/organization/list-members"
+	PathHasPermission       = "/organization/has-permission"
+)
+
+var tags = []string{"Organization"}
+
+// orgRef are the optional organizationId/organizationSlug parameters.
+func orgRef() []authcore.Param {
+	return []authcore.Param{authcore.String("organizationId"), authcore.String("organizationSlug")}
+}
+
 // endpoints lists the base organization routes (teams and dynamic roles register their own).
 func (p *Plugin) endpoints() []authcore.Endpoint {
-	return nil
+	unauth := func(codes ...authcore.ErrorCode) []authcore.ErrorCode {
+		return append([]authcore.ErrorCode{authcore.CodeUnauthorized}, codes...)
+	}
+	return []authcore.Endpoint{
+		{Method: "POST", Path: PathCreate, Auth: authcore.AuthSession, Handler: p.create, Tags: tags,
+			Summary: "Create an organization",
+			Body: []authcore.Param{authcore.String("name").Req().Len(1, 0), authcore.String("slug").Req().Len(1, 255),
+				authcore.String("logo").Null(), authcore.Object("metadata"), authcore.Bool("keepCurrentActiveOrganization"),
+				authcore.Any("userId")},
+			Errors: unauth(CodeYouAreNotAllowedToCreateANewOrganization, CodeYouHaveReachedTheMaximumNumberOfOrganizations,
+				CodeOrganizationAlreadyExists, authcore.CodeFieldNotAllowed)},
+		{Method: "POST", Path: PathCheckSlug, Auth: authcore.AuthSession, Handler: p.checkSlug, Tags: tags,
+			Summary: "Check whether a slug is free",
+			Body:    []authcore.Param{authcore.String("slug").Req().Len(1, 255)},
+			Errors:  unauth(CodeOrganizationSlugAlreadyTaken)},
+		{Method: "POST", Path: PathUpdate, Auth: authcore.AuthSession, Handler: p.update, Tags: tags,
+			Summary: "Update an organization",
+			Body:    []authcore.Param{authcore.Object("data").Req(), authcore.String("organizationId")},
+			Errors: unauth(CodeOrganizationNotFound, CodeUserIsNotAMemberOfTheOrganization,
+				CodeYouAreNotAllowedToUpdateThisOrganization, CodeOrganizationSlugAlreadyTaken)},
+		{Method: "POST", Path: PathDelete, Auth: authcore.AuthSession, Handler: p.delete, Tags: tags,
+			Summary: "Delete an organization",
+			Body:    []authcore.Param{authcore.String("organizationId").Req()},
+			Errors: unauth(CodeOrganizationDeletionDisabled, CodeOrganizationNotFound, CodeUserIsNotAMemberOfTheOrganization,
+				CodeYouAreNotAllowedToDeleteThisOrganization)},
+		{Method: "POST", Path: PathSetActive, Auth: authcore.AuthSession, Handler: p.setActiveRoute, Tags: tags,
+			Summary:      "Set the session's active organization",
+			Body:         []authcore.Param{authcore.String("organizationId").Null(), authcore.String("organizationSlug")},
+			BodyOptional: true,
+			Errors:       unauth(CodeOrganizationNotFound, CodeUserIsNotAMemberOfTheOrganization)},
+		{Method: "GET", Path: PathGetOrganization, Auth: authcore.AuthSession, Handler: p.getOrganization, Tags: tags,
+			Summary: "Get an organization", Query: orgRef(),
+			Errors: unauth(CodeOrganizationNotFound, CodeUserIsNotAMemberOfTheOrganization)},
+		{Method: "GET", Path: PathGetFullOrganization, Auth: authcore.AuthSession, Handler: p.getFullOrganization, Tags: tags,
+			Summary: "Get an organization with its members and invitations",
+			Query:   append(orgRef(), authcore.String("membersLimit")),
+			Errors:  unauth(CodeOrganizationNotFound, CodeUserIsNotAMemberOfTheOrganization)},
+		{Method: "GET", Path: PathList, Auth: authcore.AuthSession, Handler: p.list, Tags: tags,
+			Summary: "List the caller's organizations", Errors: unauth()},
+		{Method: "POST", Path: PathInviteMember, Auth: authcore.AuthSession, Handler: p.inviteMember, Tags: tags,
+			Summary: "Invite a user to an organization",
+			Body: []authcore.Param{authcore.String("email").Req().IsEmail(), authcore.StringOrArray("role").Req(),
+				authcore.String("organizationId"), authcore.Bool("resend"), authcore.StringOrArray("teamId")},
+			Errors: unauth(CodeNoActiveOrganization, CodeUserIsNotAMemberOfTheOrganization, CodeYouAreNotAllowedToInviteUsersToThisOrganization,
+				CodeYouAreNotAllowedToInviteUserWithThisRole, CodeRoleNotFound, CodeUserIsAlreadyAMemberOfThisOrganization,
+				CodeUserIsAlreadyInvitedToThisOrganization, CodeInvitationLimitReached, CodeOrganizationNotFound, CodeTeamNotFound)},
+		{Method: "POST", Path: PathAcceptInvitation, Auth: authcore.AuthSession, Handler: p.acceptInvitation, Tags: tags,
+			Summary: "Accept an invitation",
+			Body:    []authcore.Param{authcore.String("invitationId").Req()},
+			Errors: unauth(CodeInvitationNotFound, CodeYouAreNotTheRecipientOfTheInvitation,
+				CodeEmailVerificationRequiredBeforeAcceptingOrRejectingInvitation, CodeOrganizationMembershipLimitReached,
+				CodeUserIsAlreadyAMemberOfThisOrganization)},
+		{Method: "POST", Path: PathRejectInvitation, Auth: authcore.AuthSession, Handler: p.rejectInvitation, Tags: tags,
+			Summary: "Reject an invitation",
+			Body:    []authcore.Param{authcore.String("invitationId").Req()},
+			Errors: unauth(CodeInvitationNotFound, CodeYouAreNotTheRecipientOfTheInvitation,
+				CodeEmailVerificationRequiredBeforeAcceptingOrRejectingInvitation)},
+		{Method: "POST", Path: PathCancelInvitation, Auth: authcore.AuthSession, Handler: p.cancelInvitation, Tags: tags,
+			Summary: "Cancel an invitation",
+			Body:    []authcore.Param{authcore.String("invitationId").Req()},
+			Errors:  unauth(CodeInvitationNotFound, CodeYouAreNotAllowedToCancelThisInvitation)},
+		{Method: "GET", Path: PathGetInvitation, Auth: authcore.AuthSession, Handler: p.getInvitation, Tags: tags,
+			Summary: "Get an invitation addressed to the caller",
+			Query:   []authcore.Param{authcore.String("id").Req()},
+			Errors: unauth(CodeInvitationNotFound, CodeYouAreNotTheRecipientOfTheInvitation, CodeOrganizationNotFound,
+				CodeInviterIsNoLongerAMemberOfTheOrganization, CodeEmailVerificationRequiredForInvitation)},
+		{Method: "GET", Path: PathListInvitations, Auth: authcore.AuthSession, Handler: p.listInvitations, Tags: tags,
+			Summary: "List an organization's invitations", Query: []authcore.Param{authcore.String("organizationId")},
+			Errors: unauth(CodeNoActiveOrganization, CodeYouAreNotAMemberOfThisOrganization, CodeYouAreNotAllowedToListInvitations)},
+		{Method: "GET", Path: PathListUserInvitations, Auth: authcore.AuthSession, Handler: p.listUserInvitations, Tags: tags,
+			Summary: "List the pending invitations addressed to the caller", Query: []authcore.Param{authcore.String("email")},
+			Errors: unauth(CodeEmailVerificationRequiredForInvitation)},
+		{Method: "POST", Path: PathRemoveMember, Auth: authcore.AuthSession, Handler: p.removeMember, Tags: tags,
+			Summary: "Remove a member",
+			Body:    []authcore.Param{authcore.String("memberIdOrEmail").Req(), authcore.String("organizationId")},
+			Errors: unauth(CodeNoActiveOrganization, CodeMemberNotFound, CodeYouAreNotAllowedToDeleteThisMember,
+				CodeYouCannotLeaveTheOrganizationAsTheOnlyOwner, CodeOrganizationNotFound)},
+		{Method: "POST", Path: PathUpdateMemberRole, Auth: authcore.AuthSession, Handler: p.updateMemberRole, Tags: tags,
+			Summary: "Update a member's role",
+			Body:    []authcore.Param{authcore.StringOrArray("role").Req(), authcore.String("memberId").Req(), authcore.String("organizationId")},
+			Errors: unauth(CodeNoActiveOrganization, CodeMemberNotFound, CodeYouAreNotAllowedToUpdateThisMember, CodeRoleNotFound,
+				CodeYouCannotLeaveTheOrganizationWithoutAnOwner)},
+		{Method: "GET", Path: PathGetActiveMember, Auth: authcore.AuthSession, Handler: p.getActiveMember, Tags: tags,
+			Summary: "Get the caller's membership in the active organization",
+			Errors:  unauth(CodeNoActiveOrganization, CodeMemberNotFound)},
+		{Method: "GET", Path: PathGetActiveMemberRole, Auth: authcore.AuthSession, Handler: p.getActiveMemberRole, Tags: tags,
+			Summary: "Get a member's role in the active organization",
+			Query:   append(orgRef(), authcore.String("userId")),
+			Errors:  unauth(CodeNoActiveOrganization, CodeOrganizationNotFound, CodeYouAreNotAMemberOfThisOrganization, CodeMemberNotFound)},
+		{Method: "POST", Path: PathLeave, Auth: authcore.AuthSession, Handler: p.leave, Tags: tags,
+			Summary: "Leave an organization",
+			Body:    []authcore.Param{authcore.String("organizationId").Req()},
+			Errors:  unauth(CodeMemberNotFound, CodeYouCannotLeaveTheOrganizationAsTheOnlyOwner)},
+		{Method: "GET", Path: PathListMembers, Auth: authcore.AuthSession, Handler: p.listMembers, Tags: tags,
+			Summary: "List an organization's members",
+			Query: append(orgRef(), authcore.String("limit"), authcore.String("offset"), authcore.String("sortBy"),
+				authcore.String("sortDirection"), authcore.String("filterField"), authcore.Any("filterValue"), authcore.String("filterOperator")),
+			Errors: unauth(CodeNoActiveOrganization, CodeOrganizationNotFound, CodeYouAreNotAMemberOfThisOrganization)},
+		{Method: "POST", Path: PathHasPermission, Auth: authcore.AuthSession, Handler: p.hasPermission, Tags: tags,
+			Summary: "Check the caller's permissions in an organization",
+			Body:    []authcore.Param{authcore.Object("permissions"), authcore.Object("permission"), authcore.String("organizationId")},
+			Errors:  unauth(CodeNoActiveOrganization, CodeUserIsNotAMemberOfTheOrganization)},
+	}
 }

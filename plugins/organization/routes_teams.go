@@ -760,63 +760,47 @@ func (p *Plugin) removeTeamMember(c *authcore.Call) (any, error) {
 	return map[string]any{"message": "Team member removed successfully."}, nil
 }
 
-// addToTeams adds userID to each of teamIDs, all or nothing: every team must belong to
-// orgID (400 TEAM_NOT_FOUND) and have room (403 TEAM_MEMBER_LIMIT_REACHED); a membership
-// that already exists is kept. It is what accepting an invitation with a teamId (a comma
-// list, split by the caller) and the server-side addMember with teamId do. Call it outside
-// any storage transaction.
-func (p *Plugin) addToTeams(ctx context.Context, orgID, userID string, teamIDs []string) error {
-	if len(teamIDs) == 0 {
-		return nil
-	}
-	return p.engine.Store().Tx(ctx, func(tx storage.Adapter) error {
-		for _, teamID := range teamIDs {
-			if teamID == "" {
-				return CodeTeamNotFound.With(http.StatusBadRequest)
-			}
-			_, err := tx.FindOne(ctx, ModelTeam, storage.And(storage.ByID(teamID), storage.Eq("organizationId", orgID)))
-			if errors.Is(err, storage.ErrNotFound) {
-				return CodeTeamNotFound.With(http.StatusBadRequest)
-			}
-			if err != nil {
-				return authcore.Internal(err)
-			}
-			if _, err := p.joinTeam(ctx, tx, teamID, userID); err != nil {
-				return authcore.AsError(err)
-			}
+// joinTeams adds userID to each of teamIDs inside tx, all or nothing with it: every team
+// must belong to orgID (400 TEAM_NOT_FOUND) and have room (403 TEAM_MEMBER_LIMIT_REACHED); a
+// membership that already exists is kept. Accepting an invitation with a teamId does this in
+// the transaction that creates the member.
+func (p *Plugin) joinTeams(ctx context.Context, tx storage.Adapter, orgID, userID string, teamIDs []string) error {
+	for _, teamID := range teamIDs {
+		if teamID == "" {
+			return CodeTeamNotFound.With(http.StatusBadRequest)
 		}
-		return nil
-	})
-}
-
-// removeFromOrgTeams removes userID from every team of orgID and unsets those teams as the
-// active team of the user's sessions. It is what removing a member and leaving an
-// organization do (Better Auth deletes the team memberships with the member). Call it
-// outside any storage transaction.
-func (p *Plugin) removeFromOrgTeams(ctx context.Context, orgID, userID string) error {
-	if orgID == "" || userID == "" {
-		return nil
-	}
-	err := p.engine.Store().Tx(ctx, func(tx storage.Adapter) error {
-		teams, err := tx.FindMany(ctx, ModelTeam, storage.Query{Where: storage.Eq("organizationId", orgID)})
-		if err != nil || len(teams) == 0 {
+		_, err := tx.FindOne(ctx, ModelTeam, storage.And(storage.ByID(teamID), storage.Eq("organizationId", orgID)))
+		if errors.Is(err, storage.ErrNotFound) {
+			return CodeTeamNotFound.With(http.StatusBadRequest)
+		}
+		if err != nil {
 			return err
 		}
-		ids := make([]string, len(teams))
-		for i, t := range teams {
-			ids[i] = t.ID()
-		}
-		if _, err := tx.DeleteMany(ctx, ModelTeamMember, storage.And(
-			storage.Eq("userId", userID), storage.In("teamId", ids))); err != nil {
+		if _, err := p.joinTeam(ctx, tx, teamID, userID); err != nil {
 			return err
 		}
-		_, err = tx.UpdateMany(ctx, authcore.ModelSession, storage.And(
-			storage.Eq("userId", userID), storage.In(FieldActiveTeamID, ids)),
-			storage.Record{FieldActiveTeamID: nil})
-		return err
-	})
-	if err != nil {
-		return authcore.Internal(err)
 	}
 	return nil
+}
+
+// leaveOrgTeams removes userID from every team of orgID inside tx and unsets those teams as
+// the active team of the user's sessions: a member who leaves or is removed leaves the
+// organization's teams with it (Better Auth deletes the team memberships with the member).
+func leaveOrgTeams(ctx context.Context, tx storage.Adapter, orgID, userID string) error {
+	teams, err := tx.FindMany(ctx, ModelTeam, storage.Query{Where: storage.Eq("organizationId", orgID)})
+	if err != nil || len(teams) == 0 {
+		return err
+	}
+	ids := make([]string, len(teams))
+	for i, t := range teams {
+		ids[i] = t.ID()
+	}
+	if _, err := tx.DeleteMany(ctx, ModelTeamMember, storage.And(
+		storage.Eq("userId", userID), storage.In("teamId", ids))); err != nil {
+		return err
+	}
+	_, err = tx.UpdateMany(ctx, authcore.ModelSession, storage.And(
+		storage.Eq("userId", userID), storage.In(FieldActiveTeamID, ids)),
+		storage.Record{FieldActiveTeamID: nil})
+	return err
 }

@@ -51,7 +51,7 @@ func registerSchema(r *authcore.Registrar) error {
 		{Name: ModelMember, Fields: []storage.Field{
 			{Name: "organizationId", Type: storage.TypeString, Required: true, References: orgRef},
 			{Name: "userId", Type: storage.TypeString, Required: true, References: userRef},
-			{Name: "role", Type: storage.TypeString, Required: true},
+			{Name: "role", Type: storage.TypeString, Required: true, Default: "member"},
 			created,
 		}, Unique: [][]string{{"organizationId", "userId"}}},
 		{Name: ModelInvitation, Fields: []storage.Field{

@@ -11,8 +11,8 @@ import (
 	"github.com/gatehouse-auth/gatehouse/storage"
 )
 
-// The helpers the invitation and member routes call: addToTeams, removeFromOrgTeams and
-// teamsJSON.
+// The helpers the invitation and member routes call inside their transactions: joinTeams,
+// leaveOrgTeams; and teamsJSON.
 func TestTeamHelpers(t *testing.T) {
 	p := &Plugin{Teams: Teams{Enabled: true, MaximumMembersPerTeam: 2}}
 	h := authcoretest.New(t, authcoretest.WithPlugins(p))
@@ -35,6 +35,9 @@ func TestTeamHelpers(t *testing.T) {
 		mk(ModelTeam, storage.Record{"id": id, "name": id, "organizationId": org, "createdAt": now, "updatedAt": now})
 		now = now.Add(time.Second)
 	}
+	addToTeams := func(ctx context.Context, orgID, userID string, teamIDs []string) error {
+		return st.Tx(ctx, func(tx storage.Adapter) error { return p.joinTeams(ctx, tx, orgID, userID, teamIDs) })
+	}
 	count := func(where storage.Where) int {
 		n, err := st.Count(ctx, ModelTeamMember, where)
 		if err != nil {
@@ -43,22 +46,22 @@ func TestTeamHelpers(t *testing.T) {
 		return n
 	}
 
-	if err := p.addToTeams(ctx, "A", "u1", []string{"a1", "a2"}); err != nil {
+	if err := addToTeams(ctx, "A", "u1", []string{"a1", "a2"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := p.addToTeams(ctx, "A", "u1", []string{"a1"}); err != nil || count(storage.Eq("userId", "u1")) != 2 {
+	if err := addToTeams(ctx, "A", "u1", []string{"a1"}); err != nil || count(storage.Eq("userId", "u1")) != 2 {
 		t.Fatalf("re-adding: %v, %d memberships", err, count(storage.Eq("userId", "u1")))
 	}
 	// All or nothing: B's team named for A refuses the whole list.
-	err := p.addToTeams(ctx, "A", "u2", []string{"a1", "b1"})
+	err := addToTeams(ctx, "A", "u2", []string{"a1", "b1"})
 	if !errors.Is(err, CodeTeamNotFound.With(400)) || count(storage.Eq("userId", "u2")) != 0 {
 		t.Fatalf("cross-organization team: %v, %d memberships", err, count(storage.Eq("userId", "u2")))
 	}
-	if err := p.addToTeams(ctx, "A", "u2", []string{"a1"}); err != nil {
+	if err := addToTeams(ctx, "A", "u2", []string{"a1"}); err != nil {
 		t.Fatal(err)
 	}
 	var ae *authcore.Error
-	if err := p.addToTeams(ctx, "A", "u3", []string{"a2", "a1"}); !errors.As(err, &ae) || ae.Code != CodeTeamMemberLimitReached.Code || ae.Status != 403 {
+	if err := addToTeams(ctx, "A", "u3", []string{"a2", "a1"}); !errors.As(err, &ae) || ae.Code != CodeTeamMemberLimitReached.Code || ae.Status != 403 {
 		t.Fatalf("full team: %v", err)
 	}
 	if count(storage.Eq("userId", "u3")) != 0 {
@@ -74,14 +77,14 @@ func TestTeamHelpers(t *testing.T) {
 	}
 
 	// u1 is also in B's team with B's team active on one session and A's on another.
-	if err := p.addToTeams(ctx, "B", "u1", []string{"b1"}); err != nil {
+	if err := addToTeams(ctx, "B", "u1", []string{"b1"}); err != nil {
 		t.Fatal(err)
 	}
 	mk(authcore.ModelSession, storage.Record{"id": "s1", "userId": "u1", "token": "t1", "expiresAt": now.Add(time.Hour), "createdAt": now, "updatedAt": now,
 		FieldActiveOrganizationID: "A", FieldActiveTeamID: "a1"})
 	mk(authcore.ModelSession, storage.Record{"id": "s2", "userId": "u1", "token": "t2", "expiresAt": now.Add(time.Hour), "createdAt": now, "updatedAt": now,
 		FieldActiveOrganizationID: "B", FieldActiveTeamID: "b1"})
-	if err := p.removeFromOrgTeams(ctx, "A", "u1"); err != nil {
+	if err := st.Tx(ctx, func(tx storage.Adapter) error { return leaveOrgTeams(ctx, tx, "A", "u1") }); err != nil {
 		t.Fatal(err)
 	}
 	if n := count(storage.Eq("userId", "u1")); n != 1 || count(storage.Eq("teamId", "a1")) != 1 {

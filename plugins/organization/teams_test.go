@@ -18,8 +18,6 @@ import (
 	"github.com/gatehouse-auth/gatehouse/storage"
 )
 
-const pw = "correct-horse-battery-staple"
-
 // fix is a running engine with the organization plugin, and helpers that write
 // organizations, members and teams straight into storage (the organization routes are
 // another file's business).

@@ -18,6 +18,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/authcore"
 	"github.com/gatehouse-auth/gatehouse/authcore/ratelimit"
+	"github.com/gatehouse-auth/gatehouse/plugins/portal"
 )
 
 func init() {
@@ -61,6 +62,9 @@ type App struct {
 
 	// PluginsRaw enables plugins by name (gatehouse.plugins namespace).
 	PluginsRaw caddy.ModuleMap `json:"plugins,omitempty" caddy:"namespace=gatehouse.plugins"`
+	// DisablePortal turns off the hosted portal, which is otherwise enabled with its
+	// defaults whenever "plugins" does not configure it (D14).
+	DisablePortal bool `json:"disable_portal,omitempty"`
 
 	// MailerRaw is the email transport (gatehouse.mailers namespace: log, smtp, webhook,
 	// or a third party's), wrapped in bounded retries unless it is development-only.
@@ -175,6 +179,11 @@ func (a *App) Provision(ctx caddy.Context) error {
 			return fmt.Errorf("plugin %q (%T) does not implement authcore.Plugin", name, m)
 		}
 		a.plugins = append(a.plugins, p)
+	}
+	if _, configured := a.PluginsRaw["portal"]; configured && a.DisablePortal {
+		return errors.New("gatehouse: the portal is both configured and disabled (disable_portal)")
+	} else if !configured && !a.DisablePortal {
+		a.plugins = append(a.plugins, &portal.Plugin{})
 	}
 	// Secrets may come from placeholders ({env.GATEHOUSE_SECRET}); an empty one is an error,
 	// never a weak secret.

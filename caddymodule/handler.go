@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/caddyserver/caddy/v2"
@@ -33,7 +34,8 @@ type Handler struct {
 	// request in any case and with '_' as well as '-'. Default: X-Auth-.
 	HeaderPrefix string `json:"header_prefix,omitempty"`
 	// LoginURL is where browser navigations without a session are sent (302 with a
-	// callbackURL). Without it browsers get 401 like API clients (D14).
+	// callbackURL). Default: the hosted portal's sign-in page when the portal is on;
+	// without either, browsers get 401 like API clients (D14).
 	LoginURL string `json:"login_url,omitempty"`
 	// PassCredentials forwards the gateway's own cookies and credential headers upstream.
 	PassCredentials bool `json:"pass_credentials,omitempty"`
@@ -126,6 +128,10 @@ func (h *Handler) provision(ctx caddy.Context, eng *authcore.Engine, logger *zap
 	if err := h.provisionIdentityJWT(eng); err != nil {
 		return err
 	}
+	if h.LoginURL == "" && slices.Contains(eng.Plugins(), portalID) {
+		// Browsers without a session go to the hosted portal's sign-in page (D14).
+		h.LoginURL = eng.APIURL("/ui/sign-in")
+	}
 	if h.LoginURL != "" {
 		u, err := url.Parse(h.LoginURL)
 		if err != nil || (u.Host == "" && !strings.HasPrefix(h.LoginURL, "/")) {
@@ -213,6 +219,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	}
 	return next.ServeHTTP(gw, r)
 }
+
+// portalID is the hosted portal's plugin ID (plugins/portal).
+const portalID = "portal"
 
 // errInvalidPath answers a path refused by canonicalPath.
 var errInvalidPath = &authcore.Error{Status: http.StatusBadRequest, Code: "BAD_REQUEST", Message: "Invalid request path"}

@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -56,5 +57,62 @@ func TestWithCookies(t *testing.T) {
 	got := withCookies("a=1; better-auth.two_factor=x; better-auth.session_token=old", res)
 	if got != "a=1; better-auth.session_token=new" {
 		t.Fatalf("%q", got)
+	}
+}
+
+// Every key the templates and handlers use exists in the strings table.
+func TestStringKeysExist(t *testing.T) {
+	keyRe := regexp.MustCompile(`\b(?:t|tf)[ (]+"([a-z_.]+[a-zA-Z_.]*)"`)
+	var sources []string
+	for _, dir := range []string{"templates"} {
+		entries, _ := templateFS.ReadDir(dir)
+		for _, e := range entries {
+			b, _ := templateFS.ReadFile(dir + "/" + e.Name())
+			sources = append(sources, string(b))
+		}
+	}
+	for _, f := range []string{"routes_core.go", "render.go", "csrf.go", "routes.go", "assets.go"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sources = append(sources, string(b))
+	}
+	n := 0
+	for _, src := range sources {
+		for _, m := range keyRe.FindAllStringSubmatch(src, -1) {
+			n++
+			if _, ok := messages[m[1]]; !ok {
+				t.Errorf("no string %q", m[1])
+			}
+		}
+	}
+	if n < 40 {
+		t.Fatalf("only %d keys found: the scan is broken", n)
+	}
+	// Every code a page passes to errorText literally exists too.
+	codeRe := regexp.MustCompile(`(?:errorText|renderError\(w, r, [^,]+,)\s*\(?"([A-Z_]+)"`)
+	for _, src := range sources {
+		for _, m := range codeRe.FindAllStringSubmatch(src, -1) {
+			if _, ok := messages["error."+m[1]]; !ok {
+				t.Errorf("no string error.%s", m[1])
+			}
+		}
+	}
+}
+
+// Every error code the core sign-in and sign-up endpoints declare has its own message.
+func TestCoreCodesTranslated(t *testing.T) {
+	for _, c := range []string{"INVALID_EMAIL_OR_PASSWORD", "INVALID_EMAIL", "EMAIL_NOT_VERIFIED", "PASSWORD_TOO_LONG",
+		"PASSWORD_TOO_SHORT", "PASSWORD_TOO_COMMON", "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL", "FAILED_TO_CREATE_USER",
+		"EMAIL_PASSWORD_DISABLED", "EMAIL_PASSWORD_SIGN_UP_DISABLED", "EMAIL_DOMAIN_NOT_ALLOWED", "TOO_MANY_REQUESTS",
+		"INVALID_USERNAME_OR_PASSWORD", "USERNAME_IS_ALREADY_TAKEN", "INVALID_TOKEN", "TOKEN_EXPIRED", "USER_NOT_FOUND",
+		"RESET_PASSWORD_DISABLED", "VALIDATION_ERROR", "BAD_REQUEST", "PAYLOAD_TOO_LARGE", "BANNED_USER"} {
+		if _, ok := messages["error."+c]; !ok {
+			t.Errorf("no message for %s", c)
+		}
+	}
+	if errorText("SOMETHING_INTERNAL") != messages["error.generic"] {
+		t.Error("unknown codes must get the generic message")
 	}
 }

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -173,7 +175,11 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return fmt.Errorf("loading plugins: %w", err)
 	}
-	for name, m := range mods.(map[string]any) {
+	// Plugins register in name order: Caddy hands them over as a map, and hook order
+	// between plugins must not change from one start to the next.
+	loaded := mods.(map[string]any)
+	for _, name := range slices.Sorted(maps.Keys(loaded)) {
+		m := loaded[name]
 		p, ok := m.(authcore.Plugin)
 		if !ok {
 			return fmt.Errorf("plugin %q (%T) does not implement authcore.Plugin", name, m)

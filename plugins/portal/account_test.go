@@ -66,15 +66,15 @@ func csrfOfClass(t *testing.T, body, class string) string {
 	return m[1]
 }
 
-// wantDone asserts a 303 to the given portal page with ?done=key.
+// wantDone asserts a 303 to the given portal page (path and query) plus done=key.
 func wantDone(t *testing.T, res *authcoretest.Response, page, key string) {
 	t.Helper()
-	want := "/api/auth/ui" + page + "?done=" + key
-	if strings.Contains(page, "?") {
-		want = "/api/auth/ui" + page + "&done=" + key
-	}
-	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != want {
-		t.Fatalf("want 303 %s, got %d %q\n%s", want, res.StatusCode, res.Header.Get("Location"), res.Body)
+	want, _ := url.Parse("/api/auth/ui" + page)
+	q := want.Query()
+	q.Set("done", key)
+	got, err := url.Parse(res.Header.Get("Location"))
+	if res.StatusCode != http.StatusSeeOther || err != nil || got.Path != want.Path || got.Query().Encode() != q.Encode() {
+		t.Fatalf("want 303 %s?%s, got %d %q\n%s", want.Path, q.Encode(), res.StatusCode, res.Header.Get("Location"), res.Body)
 	}
 }
 

@@ -1,0 +1,55 @@
+// Package portal is the hosted login portal (plugin id "portal", Caddy module
+// gatehouse.plugins.portal, D14): server-rendered HTML pages under <base_path>/ui/ (default
+// /api/auth/ui/), embedded in the binary, that work without JavaScript.
+//
+// # How it works
+//
+// Register reserves the prefix /ui/ (Registrar.ReservePrefix) and the plugin serves it as an
+// http.Handler. Pages never reimplement auth logic: a form POST is checked for CSRF and then
+// turned into an in-process call of the engine's own JSON API (Plugin.api), carrying the
+// browser's cookies, User-Agent, client address and request context, so every endpoint,
+// hook, rate limit and session gate (2FA interrupt, ban) applies unchanged. The API's
+// Set-Cookie lines are copied onto the browser's response.
+//
+// # Routes (relative to <base_path>/ui)
+//
+//	GET  /                     303 to /account when signed in, else /sign-in
+//	GET  /sign-in, POST        email (or username) + password; 2FA → /two-factor
+//	GET  /sign-up, POST        name, email, password (+ confirm); hidden when sign-up is off
+//	POST /sign-out             the header's sign-out button
+//	GET  /forgot-password, POST   asks /request-password-reset; same answer either way
+//	GET  /reset-password?token=, POST  sets a new password with /reset-password
+//	GET  /verify-email?token=  landing of the verification link (/verify-email in-process)
+//	GET  /error?error=CODE     translated error page (failed link flows)
+//	GET  /assets/<name>.<hash>.<ext>   CSS/JS, immutable for a year
+//
+// Unknown paths answer the error page with 404.
+//
+// # Security
+//
+// Every response carries Content-Security-Policy "default-src 'none'; script-src 'self';
+// style-src 'self'; img-src 'self' data: [logo origin]; connect-src 'self'; form-action
+// 'self' <base origin> <trusted origins>; frame-ancestors 'none'; base-uri 'none'",
+// Referrer-Policy no-referrer, X-Content-Type-Options nosniff, Cross-Origin-Opener-Policy
+// same-origin, X-Frame-Options DENY, and (pages) Cache-Control no-store. Every form carries a
+// csrf field: an HMAC of the secret over a random per-browser cookie (<prefix>.portal_csrf,
+// HttpOnly, SameSite=Lax, Secure like the session cookie) and the form's name; a POST without
+// a matching token, with Sec-Fetch-Site: cross-site, or with an untrusted Origin gets the 403
+// error page and changes nothing. callbackURL is validated with the engine's SafeRedirect
+// (anything else becomes default_callback) and carried through every step.
+//
+// # Options
+//
+//	portal {
+//	    app_name <name>              # default: the engine's app_name
+//	    logo_url <https URL | /path> # default: none (the app name as text)
+//	    accent_color <#rgb|#rrggbb>  # default: #4f46e5
+//	    default_callback </path>     # default: /
+//	}
+//
+// The accent colour is applied through a generated stylesheet, /ui/assets/theme.<hash>.css,
+// never an inline style. All user-visible text is in strings.go.
+//
+// The plugin declares no API endpoints, error codes, schema fields or rate limits of its own:
+// the API's rate limits apply to the calls its forms make.
+package portal

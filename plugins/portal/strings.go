@@ -160,6 +160,7 @@ var messages = map[string]string{
 	"account.sessions.unknown_device":                   "Unknown device",
 	"account.sessions.this_device":                      "This device",
 	"account.sessions.revoke":                           "Sign out",
+	"account.sessions.none":                             "No sessions to show.",
 	"account.sessions.revoke_others":                    "Sign out of all other sessions",
 	"account.api_keys.heading":                          "API keys",
 	"account.api_keys.name":                             "Name",

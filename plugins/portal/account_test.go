@@ -12,6 +12,9 @@ import (
 	"github.com/gatehouse-auth/gatehouse/plugins/admin"
 	"github.com/gatehouse-auth/gatehouse/plugins/apikey"
 	"github.com/gatehouse-auth/gatehouse/plugins/organization"
+	"github.com/gatehouse-auth/gatehouse/plugins/passkey"
+	"github.com/gatehouse-auth/gatehouse/plugins/portal"
+	"github.com/gatehouse-auth/gatehouse/plugins/twofactor"
 	"github.com/gatehouse-auth/gatehouse/storage"
 )
 
@@ -478,3 +481,59 @@ func TestAccountCSRF(t *testing.T) {
 }
 
 var regexpKey = regexp.MustCompile(`<code id="api-key-value"[^>]*>([^<]+)</code>`)
+
+// The security links appear with their plugins only.
+func TestAccountSecurityLinks(t *testing.T) {
+	h := newAccountPortal(t)
+	b, _ := signedInBrowser(t, h, "Ann", "ann@example.com")
+	if body := b.page("/ui/account"); strings.Contains(body, "security-heading") {
+		t.Fatal("security section without 2FA or passkeys")
+	}
+	h = newPortal(t, nil, authcoretest.WithPlugins(&twofactor.Plugin{}, &passkey.Plugin{}))
+	b, _ = signedInBrowser(t, h, "Ann", "ann@example.com")
+	body := b.page("/ui/account")
+	if !strings.Contains(body, `<a href="/api/auth/ui/account/two-factor">Two-factor authentication</a>`) ||
+		!strings.Contains(body, `<a href="/api/auth/ui/account/passkeys">Passkeys</a>`) {
+		t.Fatalf("security links:\n%s", body)
+	}
+}
+
+// Hostile input is a 4xx page, never a 500.
+func TestAccountHostileInput(t *testing.T) {
+	pp := &portal.Plugin{}
+	h := newPortal(t, pp, authcoretest.WithPlugins(&apikey.Plugin{}, &organization.Plugin{}, &admin.Plugin{}))
+	b, _ := signedInBrowser(t, h, "Ann", "ann@example.com")
+	csrfTokenFor := func(form string) string {
+		return pp.CSRFToken(b.c.CookieValue(h.Engine.CookieName("portal_csrf")), form)
+	}
+	for _, p := range []string{
+		"/ui/accept-invitation",
+		"/ui/accept-invitation?id=" + strings.Repeat("x", 1000),
+		"/ui/accept-invitation?id=%00%0d%0a",
+		"/ui/admin/user?id=" + strings.Repeat("x", 1000),
+	} {
+		if res := b.get(p); res.StatusCode < 400 || res.StatusCode >= 500 {
+			t.Fatalf("%s: %d", p, res.StatusCode)
+		}
+	}
+	body := b.page("/ui/account")
+	for action, f := range map[string]url.Values{
+		"sessions/revoke":          {"session": {strings.Repeat("s", 600)}},
+		"api-keys/delete":          {"keyId": {strings.Repeat("k", 1000)}},
+		"organizations/set-active": {"organizationId": {"\x00"}},
+		"invitations/accept":       {"invitationId": {strings.Repeat("i", 300)}},
+		"email":                    {"new-email": {strings.Repeat("a", 300) + "@example.com"}},
+		"password":                 {"current-password": {testPW}, "new-password": {strings.Repeat("p", 5000)}, "new-password-confirm": {strings.Repeat("p", 5000)}},
+	} {
+		form := map[string]string{"sessions/revoke": "session-revoke", "api-keys/delete": "api-key-revoke", "organizations/set-active": "org-switch",
+			"invitations/accept": "invitation-accept", "email": "change-email", "password": "change-password"}[action]
+		f.Set("csrf", csrfTokenFor(form))
+		res := b.post("/ui/account/"+action, f)
+		if res.StatusCode < 400 || res.StatusCode >= 500 || res.StatusCode == http.StatusForbidden { // 403 would be the CSRF page
+			t.Fatalf("%s: %d %s", action, res.StatusCode, res.Body)
+		}
+	}
+	if res := b.post("/ui/account/profile", url.Values{"csrf": {csrfOf(t, body, "profile")}, "name": {strings.Repeat("n", 70<<10)}}); res.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("huge form: %d", res.StatusCode)
+	}
+}

@@ -130,7 +130,7 @@ var messages = map[string]string{
 	"error.UNEXPECTED_ERROR":                      "Something went wrong. Please try again.",
 
 	// --- account (account page, invitation landing, admin pages) ---
-	"account.nav.label":                                 "Account",
+	"account.nav.label":                                 "Your account",
 	"account.nav.account":                               "Account",
 	"account.nav.admin":                                 "Admin",
 	"account.title":                                     "Your account",

@@ -81,7 +81,9 @@
 // invitation and creates the member in one transaction, guarded by the invitation still
 // being pending and a unique (organizationId, userId) member: concurrent accepts make one
 // member. The invitation email is Message{Type: "organization-invitation", To, Data.URL
-// (invitation_url with {id} replaced; default <base_url>/accept-invitation/{id}),
+// (invitation_url with {id} replaced; default <base_url>/accept-invitation/{id}, or
+// <base_url><base_path>/ui/accept-invitation?id={id} — the hosted portal's landing page —
+// when the portal plugin is enabled),
 // ExpiresIn, Vars{inviter, inviterEmail, organization, role}}.
 //
 // # Schema
@@ -120,7 +122,8 @@
 //	    membership_limit <n>                       # members per organization; default 100
 //	    invitation_limit <n>                       # pending invitations per organization; default 100
 //	    invitation_expires_in <duration>           # default 48h
-//	    invitation_url <url with {id}>             # default <base_url>/accept-invitation/{id}
+//	    invitation_url <url with {id}>             # default <base_url>/accept-invitation/{id};
+//	                                               # with portal: <base_url><base_path>/ui/accept-invitation?id={id}
 //	    require_email_verification_on_invitation   # default off
 //	    cancel_pending_invitations_on_re_invite    # default off (re-invite is 400 USER_IS_ALREADY_INVITED…)
 //	    disable_organization_deletion              # delete answers 404 ORGANIZATION_DELETION_DISABLED

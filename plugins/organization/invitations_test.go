@@ -9,6 +9,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/authcore/authcoretest"
 	"github.com/gatehouse-auth/gatehouse/plugins/organization"
+	"github.com/gatehouse-auth/gatehouse/plugins/portal"
 	"github.com/gatehouse-auth/gatehouse/storage"
 )
 
@@ -316,5 +317,26 @@ func TestInvitationHeaderInjection(t *testing.T) {
 	}
 	if strings.ContainsAny(msgs[0].Subject, "\r\n") || msgs[0].Subject == "" {
 		t.Fatalf("subject %q", msgs[0].Subject)
+	}
+}
+
+// With the portal enabled and no invitation_url, the email links to the portal's landing
+// page; an explicit invitation_url still wins.
+func TestInvitationURLDefaultsToPortal(t *testing.T) {
+	e := setup(t, nil, authcoretest.WithPlugins(&portal.Plugin{}))
+	org, _, _ := e.orgA()
+	id := e.invite(e.carol, org, "bob@example.com", "member")
+	e.h.Drain()
+	msgs := e.h.Sent(organization.MessageInvitation, "bob@example.com")
+	if len(msgs) != 1 || msgs[0].Data.URL != authcoretest.BaseURL+"/api/auth/ui/accept-invitation?id="+id {
+		t.Fatalf("messages %+v", msgs)
+	}
+
+	e = setup(t, &organization.Plugin{InvitationURL: "https://app.example/join/{id}"}, authcoretest.WithPlugins(&portal.Plugin{}))
+	org, _, _ = e.orgA()
+	id = e.invite(e.carol, org, "bob@example.com", "member")
+	e.h.Drain()
+	if msgs := e.h.Sent(organization.MessageInvitation, "bob@example.com"); len(msgs) != 1 || msgs[0].Data.URL != "https://app.example/join/"+id {
+		t.Fatalf("messages %+v", msgs)
 	}
 }

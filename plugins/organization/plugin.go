@@ -51,7 +51,8 @@ type Plugin struct {
 	InvitationExpiresIn authcore.Duration `json:"invitation_expires_in,omitempty"`
 
 	// InvitationURL is the link sent in invitation emails; "{id}" is replaced with the
-	// invitation id. Default "<base_url>/accept-invitation/{id}".
+	// invitation id. Default "<base_url>/accept-invitation/{id}", or, when the portal plugin is
+	// enabled, its landing page "<base_url><base_path>/ui/accept-invitation?id={id}".
 	InvitationURL string `json:"invitation_url,omitempty"`
 
 	// RequireEmailVerificationOnInvitation makes accepting, rejecting and listing one's

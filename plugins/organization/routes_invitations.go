@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,12 +19,18 @@ func errInvitationNotFound() *authcore.Error {
 	return CodeInvitationNotFound.With(http.StatusBadRequest)
 }
 
-// invitationURL is the link sent to an invitee.
+// invitationURL is the link sent to an invitee. Without invitation_url it is the hosted
+// portal's landing page when the portal plugin is enabled, else <base_url>/accept-invitation/{id}.
+// (The plugin list is complete only once the engine is built, so it is read here.)
 func (p *Plugin) invitationURL(id string) string {
 	tmpl := p.InvitationURL
 	if tmpl == "" {
-		base := strings.TrimRight(p.engine.BaseURL().String(), "/")
-		tmpl = base + "/accept-invitation/{id}"
+		if slices.Contains(p.engine.Plugins(), "portal") {
+			tmpl = p.engine.APIURL("/ui/accept-invitation?id={id}")
+		} else {
+			base := strings.TrimRight(p.engine.BaseURL().String(), "/")
+			tmpl = base + "/accept-invitation/{id}"
+		}
 	}
 	return strings.ReplaceAll(tmpl, "{id}", id)
 }

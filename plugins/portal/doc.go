@@ -23,6 +23,42 @@
 //	GET  /error?error=CODE     translated error page (failed link flows)
 //	GET  /assets/<name>.<hash>.<ext>   CSS/JS, immutable for a year
 //
+// Account (routes_account.go; signed-out browsers go to /sign-in?callbackURL=<the page>):
+//
+//	GET  /account                         profile, password, email, security links (two-factor,
+//	                                      passkey plugins), sessions, API keys (api-key plugin),
+//	                                      organizations and invitations (organization plugin)
+//	POST /account/profile                 /update-user {name, image (empty: null)}
+//	POST /account/password                /change-password (confirm checked here; revokeOtherSessions)
+//	POST /account/email                   /change-email, callbackURL back to /account
+//	POST /account/sessions/revoke         /revoke-session with the handle from /list-sessions
+//	POST /account/sessions/revoke-others  /revoke-other-sessions
+//	POST /account/api-keys/create         /api-key/create {name, expiresIn: never|30|90|365 days};
+//	                                      answers the page itself with the key in #api-key-value —
+//	                                      the only time it is shown (never in a cookie or URL)
+//	POST /account/api-keys/delete         /api-key/delete
+//	POST /account/organizations/set-active   /organization/set-active
+//	POST /account/invitations/accept|reject  /organization/accept-invitation|reject-invitation
+//	GET  /accept-invitation?id=           landing page of the invitation email (the organization
+//	                                      plugin's default invitation_url when the portal is on)
+//
+// Each POST has its own CSRF form name and answers 303 to the page with ?done=<key>; only
+// keys of a fixed list render (as their strings), so the query cannot put text on the page.
+// A refusal re-renders the page with the API's message and 4xx status.
+//
+// Admin (routes_admin.go; admin plugin on and Admins().IsAdmin of the stored user, else the
+// 403 error page; 404 without the plugin):
+//
+//	GET  /admin?q=&offset=                /admin/list-users, email contains q, 20 a page
+//	GET  /admin/user?id=                  /admin/get-user + /admin/list-user-sessions
+//	POST /admin/ban                       /admin/ban-user {banReason, banExpiresIn (days → s)}
+//	POST /admin/unban, /admin/set-role, /admin/revoke-sessions
+//	POST /admin/impersonate               /admin/impersonate-user, then 303 to default_callback
+//	POST /admin/stop-impersonating        the layout's banner (shown while the session has
+//	                                      impersonatedBy): /admin/stop-impersonating, then /admin
+//
+// The header shows Account and (administrators) Admin links to signed-in users.
+//
 // Unknown paths answer the error page with 404.
 //
 // # Security
@@ -30,8 +66,11 @@
 // Every response carries Content-Security-Policy "default-src 'none'; script-src 'self';
 // style-src 'self'; img-src 'self' data: [logo origin]; connect-src 'self'; form-action
 // 'self' <base origin> <trusted origins>; frame-ancestors 'none'; base-uri 'none'",
-// Referrer-Policy no-referrer, X-Content-Type-Options nosniff, Cross-Origin-Opener-Policy
-// same-origin, X-Frame-Options DENY, and (pages) Cache-Control no-store. Every form carries a
+// Referrer-Policy same-origin (never no-referrer: under it browsers send "Origin: null" on
+// the portal's own form posts, which the CSRF check refuses; same-origin still sends no
+// Referer, so no ?token=, to any other origin), X-Content-Type-Options nosniff,
+// Cross-Origin-Opener-Policy same-origin, X-Frame-Options DENY, and (pages) Cache-Control
+// no-store. Every form carries a
 // csrf field: an HMAC of the secret over a random per-browser cookie (<prefix>.portal_csrf,
 // HttpOnly, SameSite=Lax, Secure like the session cookie) and the form's name; a POST without
 // a matching token, with Sec-Fetch-Site: cross-site, or with an untrusted Origin gets the 403

@@ -35,6 +35,9 @@ type pageData struct {
 	CallbackURL string // validated; carried through every step in a hidden field
 	// EnabledMethods says which sign-in methods the engine serves.
 	EnabledMethods methods
+	// IsAdmin shows the header's Admin link; Impersonating the stop-impersonating banner
+	// (the session has impersonatedBy).
+	IsAdmin, Impersonating bool
 	// Scripts are extra asset names (e.g. "passkey.js") the layout loads after portal.js.
 	Scripts []string
 
@@ -116,6 +119,9 @@ func (p *Plugin) page(w http.ResponseWriter, r *http.Request) pageData {
 				v, _ := u["emailVerified"].(bool)
 				d.User = &pageUser{ID: str("id"), Name: str("name"), Email: str("email"), Image: str("image"), EmailVerified: v, Raw: u}
 				d.Session, _ = res.Object()["session"].(map[string]any)
+				d.IsAdmin = p.isAdminUser(u)
+				by, _ := d.Session["impersonatedBy"].(string)
+				d.Impersonating = by != ""
 			}
 		}
 	}

@@ -21,7 +21,8 @@ func (p *Plugin) routes() []route {
 	// Other areas add their line below, e.g.:
 	// routes = append(routes, p.methodRoutes()...)    // magic link, email OTP, phone, passkey sign-in
 	// routes = append(routes, p.twoFactorRoutes()...) // /two-factor
-	// routes = append(routes, p.accountRoutes()...)   // /account
+	routes = append(routes, p.accountRoutes()...) // routes_account.go: /account and its forms, /accept-invitation
+	routes = append(routes, p.adminRoutes()...)   // routes_admin.go: /admin, /admin/user and their forms
 	return routes
 }
 

@@ -186,7 +186,8 @@ func (a *App) Provision(ctx caddy.Context) error {
 		}
 		a.plugins = append(a.plugins, p)
 	}
-	if _, configured := a.PluginsRaw["portal"]; configured && a.DisablePortal {
+	// LoadModule has cleared PluginsRaw by now: what was configured is in loaded.
+	if _, configured := loaded["portal"]; configured && a.DisablePortal {
 		return errors.New("gatehouse: the portal is both configured and disabled (disable_portal)")
 	} else if !configured && !a.DisablePortal {
 		a.plugins = append(a.plugins, &portal.Plugin{})

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -95,5 +97,66 @@ http://:%[2]d {
 	}
 	if code, _ := get("/admin/", "Cookie", cookie); code != 403 {
 		t.Fatalf("/admin/ as a user: %d", code)
+	}
+}
+
+// TestCaddyfileExampleRuns starts the binary on Caddyfile.example itself — the README's run
+// command — with only its ports moved to free ones: it must start, serve the demo app's
+// public path, send browsers to the branded portal, and greet a user who signed up.
+func TestCaddyfileExampleRuns(t *testing.T) {
+	src, err := os.ReadFile("../Caddyfile.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ports := freePorts(t, 2)
+	cf := strings.NewReplacer(
+		"admin localhost:2019", "admin {ADMIN}",
+		"8080", strconv.Itoa(ports[0]),
+		"9000", strconv.Itoa(ports[1]),
+	).Replace(string(src))
+	base := fmt.Sprintf("http://localhost:%d", ports[0])
+	StartServer(t, cf, base+"/health")
+
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	req, _ := http.NewRequest("GET", base+"/", nil)
+	req.Header.Set("Accept", "text/html")
+	resp, err := noRedirect.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if loc := resp.Header.Get("Location"); resp.StatusCode != 302 || !strings.HasPrefix(loc, base+"/api/auth/ui/sign-in") {
+		t.Fatalf("browser on /: %d %q, want 302 to the portal", resp.StatusCode, loc)
+	}
+	resp, err = http.Get(base + "/api/auth/ui/sign-in")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(page), "Gatehouse demo") {
+		t.Fatalf("portal sign-in: %d %.300q", resp.StatusCode, page)
+	}
+	req, _ = http.NewRequest("POST", base+"/api/auth/sign-up/email",
+		strings.NewReader(`{"name":"Ada","email":"ada@example.com","password":"correct horse battery"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Origin", base)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	req, _ = http.NewRequest("GET", base+"/", nil)
+	for _, c := range resp.Cookies() {
+		req.AddCookie(c)
+	}
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.HasPrefix(string(body), "Hello, Ada (user ") {
+		t.Fatalf("/ after sign-up: %d %q", resp.StatusCode, body)
 	}
 }

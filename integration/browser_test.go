@@ -18,6 +18,28 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
+// Browser tests drive Debian's headless Chromium with chromedp against the real binary.
+// To add a flow (2FA, passkeys, magic link, API keys):
+//
+//	b := newBrowser(t)                       // first: skips on GATEHOUSE_SKIP_BROWSER=1
+//	g := startPortalGateway(t, "two_factor") // portal + extra global options; g.base
+//	g.createUser(t, name, email, password)   // or g.api(t, "/path", body) for any API call
+//	b.navigate(g.base + "/dashboard")        // protected: lands on the portal's sign-in
+//	b.onPortalPage(g, "/sign-in", "/dashboard")
+//	b.signInWithPassword(email, password)
+//	b.waitVisible("form#two-factor")         // after a click, wait for the next page
+//	b.fill(sel, v); b.click(sel); b.text(sel); b.exists(sel); b.location()
+//	b.screenshot("two-factor")               // every page visited
+//	b.waitGreeting()                         // the demo app's "Hello, <name>"
+//	b.session(), b.sessionEmail()            // get-session as the browser sees it
+//	id := b.addVirtualAuthenticator()        // before the passkey page; b.credentials(id)
+//	run(b, "what", chromedp.Evaluate[T](js, chromedp.EvalAwaitPromise)) // anything else
+//
+// Mail: smtpsink.Start plus `mailer smtp { host 127.0.0.1 port N tls none from ... }` in
+// the extra global options, then sink.Wait(t, email).Parse() (see
+// TestPortalPasswordResetBySMTP). Every helper fails the test with the step, the page's URL
+// and a FAILED screenshot.
+
 // browserTimeout bounds everything one browser test does in Chromium, start-up included:
 // when it passes, the browser is killed and the pending action fails.
 const browserTimeout = 60 * time.Second

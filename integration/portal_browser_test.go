@@ -3,14 +3,18 @@ package integration
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/gatehouse-auth/gatehouse/internal/smtpsink"
 )
 
 // portalGlobal enables the hosted portal (plugins/portal) in the global gatehouse block,
@@ -167,4 +171,160 @@ func TestPortalWrongPassword(t *testing.T) {
 	if loc := b.location(); loc != g.base+"/reports" {
 		t.Fatalf("signed in at %s; want the callbackURL %s/reports", loc, g.base)
 	}
+}
+
+// TestPortalSignUpToProtectedPage is the first visit of a new user: the protected demo page
+// sends the browser to the portal's sign-in page with a callbackURL, the "create one" link
+// keeps it, the sign-up form creates the account and signs in, and the browser lands back on
+// the protected page, which the gateway now serves with the user's identity headers (the
+// greeting is the name typed into the form; the unverified email is not passed on).
+func TestPortalSignUpToProtectedPage(t *testing.T) {
+	b := newBrowser(t)
+	g := startPortalGateway(t, "")
+
+	b.navigate(g.base + "/dashboard?view=week")
+	b.onPortalPage(g, "/sign-in", "/dashboard?view=week")
+	b.waitVisible("form#sign-in")
+	if h1 := b.text("h1"); h1 != "Sign in to Gatehouse Demo" {
+		t.Errorf("sign-in h1 %q; want the app_name in it", h1)
+	}
+	b.screenshot("sign-in")
+
+	b.click(`a[href*="/sign-up"]`)
+	b.waitVisible("form#sign-up")
+	b.onPortalPage(g, "/sign-up", "/dashboard?view=week")
+	b.screenshot("sign-up")
+
+	b.fill("form#sign-up #name", "Ada Lovelace")
+	b.fill("form#sign-up #email", "ada@example.com")
+	b.fill("form#sign-up #password", portalPassword)
+	b.fill("form#sign-up #password-confirm", portalPassword)
+	b.screenshot("sign-up-filled")
+	b.click("form#sign-up button#submit")
+
+	if got := b.waitGreeting(); got != "Hello, Ada Lovelace" {
+		t.Fatalf("greeting %q; want the signed-up user's name", got)
+	}
+	// The address is not verified (no verification configured), so the gateway must not
+	// vouch for it: X-Auth-User-Email is only sent for a verified email.
+	if got := b.text("#email"); got != "" {
+		t.Errorf("the app got X-Auth-User-Email %q for an unverified address", got)
+	}
+	if loc := b.location(); loc != g.base+"/dashboard?view=week" {
+		t.Errorf("landed on %s; want the callbackURL %s/dashboard?view=week", loc, g.base)
+	}
+	b.screenshot("protected-page")
+	if email := b.sessionEmail(); email != "ada@example.com" {
+		t.Fatalf("get-session says %q", email)
+	}
+}
+
+// TestPortalSignOut: a signed-in user opens the portal, whose header shows who is signed in
+// and a sign-out button; signing out lands on the sign-in page, the session is gone
+// (get-session is null), and the protected page redirects to sign-in again.
+func TestPortalSignOut(t *testing.T) {
+	b := newBrowser(t)
+	g := startPortalGateway(t, "")
+	g.createUser(t, "Alan Turing", "alan@example.com", portalPassword)
+
+	b.navigate(g.base + "/")
+	b.onPortalPage(g, "/sign-in", "/")
+	b.signInWithPassword("alan@example.com", portalPassword)
+	if got := b.waitGreeting(); got != "Hello, Alan Turing" {
+		t.Fatalf("greeting %q after sign-in", got)
+	}
+
+	b.navigate(g.base + "/api/auth/ui/")
+	b.waitVisible("form#sign-out button#submit-sign-out")
+	if who := b.text("form#sign-out"); !strings.Contains(who, "alan@example.com") {
+		t.Errorf("the header says %q; want the signed-in email", who)
+	}
+	b.screenshot("portal-signed-in")
+	b.click("form#sign-out button#submit-sign-out")
+	b.waitVisible("form#sign-in")
+	b.onPortalPage(g, "/sign-in", "")
+	if b.exists("form#sign-out") {
+		t.Error("the sign-out button is still shown after signing out")
+	}
+	b.screenshot("signed-out")
+	if s := b.session(); s != "null" {
+		t.Fatalf("after sign-out get-session answers %s; want null", s)
+	}
+
+	b.navigate(g.base + "/dashboard")
+	b.onPortalPage(g, "/sign-in", "/dashboard")
+	if b.exists("#greeting") {
+		t.Fatal("the protected page was shown after sign-out")
+	}
+	b.screenshot("protected-page-redirected")
+}
+
+// TestPortalPasswordResetBySMTP: "forgot your password?" on the sign-in page asks for a reset
+// link, which arrives by real SMTP (internal/smtpsink, `mailer smtp`); opening the link in
+// the browser lands on the portal's reset page, the new password is set there, the old one
+// is then refused, and the new one signs in and returns to the page first asked for.
+func TestPortalPasswordResetBySMTP(t *testing.T) {
+	b := newBrowser(t)
+	sink := smtpsink.Start(t, smtpsink.Options{})
+	g := startPortalGateway(t, fmt.Sprintf(`mailer smtp {
+			host 127.0.0.1
+			port %d
+			tls none
+			from "Gatehouse Demo <no-reply@gatehouse.test>"
+		}`, sink.Port))
+	const email, newPassword = "katherine@example.com", "a brand new passphrase 2026"
+	g.createUser(t, "Katherine Johnson", email, portalPassword)
+
+	b.navigate(g.base + "/orbits")
+	b.onPortalPage(g, "/sign-in", "/orbits")
+	b.waitVisible("form#sign-in")
+	b.click(`a[href*="/forgot-password"]`)
+	b.waitVisible("form#forgot-password")
+	b.onPortalPage(g, "/forgot-password", "/orbits")
+	b.screenshot("forgot-password")
+	b.fill("form#forgot-password #email", email)
+	b.click("form#forgot-password button#submit")
+	b.waitVisible("a#continue")
+	if body := b.text("main"); !strings.Contains(body, email) {
+		t.Errorf("the confirmation says %q; want the address it was sent to", body)
+	}
+	b.screenshot("reset-link-sent")
+
+	msg := sink.Wait(t, email)
+	p, err := msg.Parse()
+	if err != nil {
+		t.Fatal(err)
+	}
+	link := regexp.MustCompile(regexp.QuoteMeta(g.base) + `/api/auth/reset-password/[A-Za-z0-9]+\?callbackURL=[^\s"<>]+`).
+		FindString(p.Parts["text/plain"])
+	if link == "" {
+		t.Fatalf("no reset link in the email's text part:\n%s", p.Parts["text/plain"])
+	}
+
+	b.navigate(link)
+	b.waitVisible("form#reset-password")
+	b.onPortalPage(g, "/reset-password", "")
+	b.screenshot("reset-password")
+	b.fill("form#reset-password #password", newPassword)
+	b.fill("form#reset-password #password-confirm", newPassword)
+	b.click("form#reset-password button#submit")
+	b.waitVisible("a#continue")
+	b.screenshot("password-changed")
+	if s := b.session(); s != "null" {
+		t.Errorf("the reset signed the browser in (get-session %s); it should not", s)
+	}
+
+	if code, _ := g.api(t, "/sign-in/email", map[string]string{"email": email, "password": portalPassword}); code != http.StatusUnauthorized {
+		t.Fatalf("the old password answers %d after the reset; want 401", code)
+	}
+	b.click("a#continue")
+	b.onPortalPage(g, "/sign-in", "")
+	b.signInWithPassword(email, newPassword)
+	if got := b.waitGreeting(); got != "Hello, Katherine Johnson" {
+		t.Fatalf("greeting %q after signing in with the new password", got)
+	}
+	if loc := b.location(); loc != g.base+"/orbits" {
+		t.Errorf("signed in at %s; want the page first asked for, %s/orbits", loc, g.base)
+	}
+	b.screenshot("protected-page")
 }

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/descope/virtualwebauthn"
 
@@ -194,6 +195,7 @@ func TestPasskeyAccountPage(t *testing.T) {
 	}
 
 	id1 := registerPasskey(t, b.c, "Laptop")
+	h.Clock.Advance(time.Minute) // the list is oldest first
 	id2 := registerPasskey(t, b.c, "Phone <key>")
 	res := b.get("/ui/account/passkeys?status=added")
 	wantStatus(t, res, 200)

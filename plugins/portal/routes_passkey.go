@@ -28,7 +28,11 @@ type passkeyButton struct {
 	Callback     string // validated callbackURL to go to on success
 	TwoFactorURL string // the challenge page, when the sign-in needs a second factor
 	TrustDevice  string // id of a "trust this device" checkbox sent as trustDevice, or ""
+	Primary      bool   // the page's main action (accent button)
 }
+
+// AsPrimary makes the button the page's main action.
+func (b passkeyButton) AsPrimary() passkeyButton { b.Primary = true; return b }
 
 // apiPath is the absolute path of an API route ("/passkey/list-user-passkeys").
 func (d pageData) apiPath(route string) string {

@@ -136,7 +136,7 @@ var messages = map[string]string{
 	"twofactor.intro_otp":                      "Enter the code we sent you.",
 	"twofactor.code_totp":                      "Authenticator code",
 	"twofactor.code_otp":                       "Code",
-	"twofactor.trust_device":                   "Trust this device for 30 days",
+	"twofactor.trust_device":                   "Trust this device (skip this step next time)",
 	"twofactor.submit":                         "Verify",
 	"twofactor.other_ways":                     "Other ways to confirm",
 	"twofactor.send_otp":                       "Send me a code instead",

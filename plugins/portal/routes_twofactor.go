@@ -37,7 +37,8 @@ type pendingMethodser interface {
 type twoFactorData struct {
 	pageData
 	TOTP, OTP, Passkey bool
-	// Method is the method the code form verifies: "totp", or "otp" once a code was sent.
+	// Method is the method the code form verifies: "totp", or "otp" once a code was sent;
+	// "" shows no code form (no authenticator, and no code sent yet).
 	Method      string
 	TrustDevice bool
 	// Expired: the pending sign-in is gone; only the way back to sign-in is offered.
@@ -47,7 +48,7 @@ type twoFactorData struct {
 // challengeData builds the challenge page for r, or ok=false when the browser has no live
 // pending sign-in.
 func (p *Plugin) challengeData(w http.ResponseWriter, r *http.Request) (twoFactorData, bool) {
-	d := twoFactorData{pageData: p.page(w, r), Method: twofactor.MethodTOTP}
+	d := twoFactorData{pageData: p.page(w, r)}
 	api, found := p.engine.Plugin(authcore.TwoFactorID)
 	pm, isPM := api.(pendingMethodser)
 	if !found || !isPM {
@@ -74,8 +75,8 @@ func (p *Plugin) challengeData(w http.ResponseWriter, r *http.Request) (twoFacto
 	if d.Passkey {
 		d.Scripts = []string{"passkey.js"}
 	}
-	if !d.TOTP && d.OTP {
-		d.Method = twofactor.MethodOTP
+	if d.TOTP {
+		d.Method = twofactor.MethodTOTP
 	}
 	return d, true
 }
@@ -142,7 +143,7 @@ func (p *Plugin) twoFactorSendOTP(w http.ResponseWriter, r *http.Request) {
 	res := p.api(r, http.MethodPost, "/two-factor/send-otp", map[string]any{})
 	res.CopyCookies(w)
 	if !res.OK() {
-		p.challengeResult(w, r, res, twofactor.MethodOTP)
+		p.challengeResult(w, r, res, "")
 		return
 	}
 	d, live := p.challengeData(w, r)

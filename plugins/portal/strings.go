@@ -133,6 +133,7 @@ var messages = map[string]string{
 	"twofactor.title":                          "Two-factor authentication",
 	"twofactor.heading":                        "Confirm it's you",
 	"twofactor.intro_totp":                     "Enter the 6-digit code from your authenticator app.",
+	"twofactor.intro_choose":                   "Choose how to confirm it's you.",
 	"twofactor.intro_otp":                      "Enter the code we sent you.",
 	"twofactor.code_totp":                      "Authenticator code",
 	"twofactor.code_otp":                       "Code",

@@ -506,3 +506,43 @@ func TestTwoFactorEnrolmentCSRFAndSignedOut(t *testing.T) {
 		t.Fatal("a signed-out enable created an authenticator")
 	}
 }
+
+// A user whose only second factor is an emailed code sees "send me a code" first, and the
+// code form only once a code was sent.
+func TestTwoFactorOTPOnlyUser(t *testing.T) {
+	h := newTwoFactorPortal(t)
+	c, _ := h.SignUp("Ann", "ann@example.com", tfPW)
+	if r := c.Post(twofactor.PathEnable, map[string]any{"password": tfPW, "method": "otp"}); r.StatusCode != 200 {
+		t.Fatalf("enable otp: %d %s", r.StatusCode, r.Body)
+	}
+	b := pendingBrowser(t, h, "ann@example.com")
+	body := string(b.get("/ui/two-factor?callbackURL=/app").Body)
+	if has(body, `<form id="two-factor"`) || !has(body, `<form id="two-factor-send-otp"`) || !has(body, `<form id="two-factor-backup"`) {
+		t.Fatalf("OTP-only challenge page:\n%s", body)
+	}
+	res := b.submit("/ui/two-factor?callbackURL=/app", "two-factor-send-otp", "/ui/two-factor/send-otp", url.Values{"callbackURL": {"/app"}})
+	wantStatus(t, res, 200)
+	if !has(string(res.Body), `name="method" value="otp"`) {
+		t.Fatalf("no code form after sending:\n%s", res.Body)
+	}
+	h.Drain()
+	msgs := h.Sent("two-factor-otp", "ann@example.com")
+	if len(msgs) != 1 {
+		t.Fatalf("%d emails", len(msgs))
+	}
+	// A wrong emailed code: alert, the OTP form stays.
+	wrong := "000000"
+	if msgs[0].Data.OTP == wrong {
+		wrong = "111111"
+	}
+	tok := csrfOf(t, string(res.Body), "two-factor")
+	res = b.post("/ui/two-factor", url.Values{"csrf": {tok}, "method": {"otp"}, "code": {wrong}, "callbackURL": {"/app"}})
+	if res.StatusCode < 400 || res.StatusCode >= 500 || alertText(string(res.Body)) == "" || !has(string(res.Body), `name="method" value="otp"`) {
+		t.Fatalf("wrong emailed code: %d\n%s", res.StatusCode, res.Body)
+	}
+	res = b.post("/ui/two-factor", url.Values{"csrf": {tok}, "method": {"otp"}, "code": {msgs[0].Data.OTP}, "callbackURL": {"/app"}})
+	wantLocation(t, res, "http://localhost:3000/app")
+	if !hasSessionCookie(h, res) {
+		t.Fatal("no session")
+	}
+}

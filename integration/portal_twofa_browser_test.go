@@ -8,6 +8,7 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
@@ -207,5 +208,61 @@ func (b *browser) clearCookies() {
 	defer cancel()
 	if _, err := chromedp.Call(ctx, network.ClearBrowserCookies, cdp.Empty{}); err != nil {
 		b.fail("Network.clearBrowserCookies", err)
+	}
+}
+
+// setPresence turns the virtual authenticator's automatic user presence on or off (off: a
+// WebAuthn request waits, so the sign-in page's autofill request cannot answer by itself).
+func (b *browser) setPresence(id webauthn.AuthenticatorID, on bool) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, actionTimeout)
+	defer cancel()
+	if _, err := chromedp.Call(ctx, webauthn.SetAutomaticPresenceSimulation,
+		webauthn.SetAutomaticPresenceSimulationParams{AuthenticatorID: id, Enabled: on}); err != nil {
+		b.fail("WebAuthn.setAutomaticPresenceSimulation", err)
+	}
+}
+
+// TestPortalTwoFactorPasskeyBrowser: with passkey_as_second_factor, a user with an
+// authenticator app and a passkey who signs in with the password is offered "use a passkey"
+// on the challenge page, and the passkey completes the sign-in.
+func TestPortalTwoFactorPasskeyBrowser(t *testing.T) {
+	b := newBrowser(t)
+	g := startPortalGateway(t, twoFactorGlobal)
+	g.createUser(t, "Grace Hopper", "grace@example.com", portalPassword)
+	auth := b.addVirtualAuthenticator()
+
+	b.navigate(g.base + "/reports")
+	b.signInWithPassword("grace@example.com", portalPassword)
+	b.waitGreeting()
+	b.navigate(g.base + "/api/auth/ui/account/passkeys")
+	b.waitVisible("button#passkey-register")
+	b.click("button#passkey-register")
+	b.waitLocation("the list after adding", func(l string) bool { return strings.Contains(l, "status=added") })
+	b.navigate(g.base + "/api/auth/ui/account/two-factor")
+	b.fill("form#two-factor-enable #password", portalPassword)
+	b.click("button#submit-enable")
+	b.waitVisible("#totp-secret")
+	b.fill("form#two-factor-verify #code", totpCode(t, b.text("#totp-secret"), time.Now()))
+	b.click("button#submit-verify")
+	b.waitVisible("form#two-factor-disable")
+
+	b.setPresence(auth, false)
+	b.clearCookies()
+	b.navigate(g.base + "/reports")
+	b.signInWithPassword("grace@example.com", portalPassword)
+	b.waitVisible("form#two-factor")
+	b.waitVisible("button#passkey-two-factor")
+	b.screenshot("two-factor-challenge-with-passkey")
+	if s := b.session(); s != "null" {
+		t.Fatalf("a session before the second factor: %s", s)
+	}
+	b.setPresence(auth, true)
+	b.click("button#passkey-two-factor")
+	if got := b.waitGreeting(); got != "Hello, Grace Hopper" {
+		t.Fatalf("greeting %q after the passkey", got)
+	}
+	if loc := b.location(); loc != g.base+"/reports" {
+		t.Fatalf("landed on %s", loc)
 	}
 }

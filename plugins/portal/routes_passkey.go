@@ -88,6 +88,7 @@ type passkeyRow struct {
 type accountPasskeysData struct {
 	pageData
 	Passkeys    []passkeyRow
+	listStatus  int // the list call's status when it failed
 	OptionsURL  string // GET <base>/passkey/generate-register-options
 	VerifyURL   string // POST <base>/passkey/verify-registration
 	ReloadURL   string // this page after a registration
@@ -119,7 +120,7 @@ func (p *Plugin) accountPasskeysData(w http.ResponseWriter, r *http.Request) (ac
 	res := p.api(r, http.MethodGet, "/passkey/list-user-passkeys", nil)
 	res.CopyCookies(w)
 	if !res.OK() {
-		d.Error, d.ErrorCode = errorText(res.Code), res.Code
+		d.Error, d.ErrorCode, d.listStatus = errorText(res.Code), res.Code, res.Status
 		return d, true
 	}
 	list, _ := res.Body.([]any)
@@ -150,8 +151,8 @@ func (p *Plugin) accountPasskeysPage(w http.ResponseWriter, r *http.Request) {
 		d.Flash = t(key)
 	}
 	status := http.StatusOK
-	if d.Error != "" {
-		status = http.StatusBadGateway
+	if d.listStatus != 0 {
+		status = d.listStatus
 	}
 	p.render(w, r, status, "account-passkeys", d)
 }

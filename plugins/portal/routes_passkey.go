@@ -88,7 +88,7 @@ type passkeyRow struct {
 type accountPasskeysData struct {
 	pageData
 	Passkeys    []passkeyRow
-	listStatus  int // the list call's status when it failed
+	listStatus  int    // the list call's status when it failed
 	OptionsURL  string // GET <base>/passkey/generate-register-options
 	VerifyURL   string // POST <base>/passkey/verify-registration
 	ReloadURL   string // this page after a registration

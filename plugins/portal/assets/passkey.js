@@ -185,7 +185,8 @@
 
   document.querySelectorAll("[data-passkey-sign-in]").forEach(function (btn) {
     if (!supported()) {
-      showError(btn.getAttribute("data-msg-unsupported"));
+      // The passkey page says so; elsewhere the button simply stays hidden.
+      if (btn.hasAttribute("data-required")) showError(btn.getAttribute("data-msg-unsupported"));
       return;
     }
     btn.hidden = false;

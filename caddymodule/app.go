@@ -20,7 +20,6 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/authcore"
 	"github.com/gatehouse-auth/gatehouse/authcore/ratelimit"
-	"github.com/gatehouse-auth/gatehouse/plugins/portal"
 )
 
 func init() {
@@ -190,7 +189,13 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if _, configured := loaded["portal"]; configured && a.DisablePortal {
 		return errors.New("gatehouse: the portal is both configured and disabled (disable_portal)")
 	} else if !configured && !a.DisablePortal {
-		a.plugins = append(a.plugins, &portal.Plugin{})
+		// The portal is found by its module ID, not imported: a build without it (a
+		// custom binary that leaves plugins/portal out) simply has no portal.
+		if info, err := caddy.GetModule("gatehouse.plugins." + portalID); err == nil {
+			if p, ok := info.New().(authcore.Plugin); ok {
+				a.plugins = append(a.plugins, p)
+			}
+		}
 	}
 	// Secrets may come from placeholders ({env.GATEHOUSE_SECRET}); an empty one is an error,
 	// never a weak secret.

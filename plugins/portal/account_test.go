@@ -272,7 +272,7 @@ func TestAccountSessions(t *testing.T) {
 	}
 	// A stale session shows a message instead of the table.
 	h.Clock.Advance(25 * 60 * 60 * 1e9)
-	if body := b.page("/ui/account"); !strings.Contains(body, "sign in again to see and manage your sessions") {
+	if body := b.page("/ui/account"); !strings.Contains(body, "please sign in again to continue") {
 		t.Fatalf("stale session:\n%s", body)
 	}
 }

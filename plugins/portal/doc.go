@@ -21,6 +21,21 @@
 //	GET  /reset-password?token=, POST  sets a new password with /reset-password
 //	GET  /verify-email?token=  landing of the verification link (/verify-email in-process)
 //	GET  /error?error=CODE     translated error page (failed link flows)
+//	GET  /two-factor, POST     second-factor challenge of a pending sign-in (two_factor
+//	                           cookie; none → /sign-in): authenticator or emailed code
+//	                           (/two-factor/verify-totp, verify-otp), trust this device
+//	POST /two-factor/send-otp  "send me a code" (/two-factor/send-otp), when the user can get one
+//	POST /two-factor/backup-code  backup code (/two-factor/verify-backup-code)
+//	GET  /account/two-factor   enrolment (signed in): enable form, or disable + new backup codes
+//	POST /account/two-factor/enable      /two-factor/enable: QR code (data: PNG), secret,
+//	                           otpauth link, backup codes (this answer only) and verify form
+//	POST /account/two-factor/verify      first code (/two-factor/verify-totp) turns it on
+//	POST /account/two-factor/show-qr     the QR again, with the password (get-totp-uri)
+//	POST /account/two-factor/regenerate  /two-factor/generate-backup-codes, shown once
+//	POST /account/two-factor/disable     /two-factor/disable
+//	GET  /sign-in/passkey      passkey sign-in button (assets/passkey.js; needs JavaScript)
+//	GET  /account/passkeys     list; add (passkey.js), rename and delete forms
+//	POST /account/passkeys/rename, /account/passkeys/delete   /passkey/update-passkey, delete-passkey
 //	GET  /assets/<name>.<hash>.<ext>   CSS/JS, immutable for a year
 //
 // Account (routes_account.go; signed-out browsers go to /sign-in?callbackURL=<the page>):
@@ -60,6 +75,14 @@
 // The header shows Account and (administrators) Admin links to signed-in users.
 //
 // Unknown paths answer the error page with 404.
+//
+// Passkeys: with the passkey plugin on, the sign-in page's email field has autocomplete
+// "username webauthn" and passkey.js starts a conditional (autofill) WebAuthn request where
+// the browser supports it; the WebAuthn ceremonies call the passkey API directly with
+// same-origin fetches (configuration in data- attributes, no inline script). The
+// two-factor challenge offers "use a passkey" when the passkey plugin's
+// passkey_as_second_factor lists it among the user's methods (read with the two_factor
+// plugin's PendingMethods).
 //
 // # Security
 //

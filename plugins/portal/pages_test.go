@@ -165,8 +165,9 @@ func TestSignInMethodList(t *testing.T) {
 			t.Errorf("no link %s in\n%s", l, body)
 		}
 	}
-	// The username plugin turns the email field into "Email or username", same id and name.
-	if !strings.Contains(body, `<input id="email" name="email" type="text" autocomplete="username"`) || !strings.Contains(body, portal.Text("common.email_or_username")) {
+	// The username plugin turns the email field into "Email or username", same id and name
+	// (with the passkey plugin on, autofill also offers passkeys: "username webauthn").
+	if !strings.Contains(body, `<input id="email" name="email" type="text" autocomplete="username webauthn"`) || !strings.Contains(body, portal.Text("common.email_or_username")) {
 		t.Errorf("username field:\n%s", body)
 	}
 	// Sign-up disabled: no link, and the page is 404.

@@ -17,7 +17,9 @@ type route struct {
 // its own file; add ONE line here for a new area.
 func (p *Plugin) routes() []route {
 	var routes []route
-	routes = append(routes, p.coreRoutes()...) // routes_core.go: index, sign-in/up/out, password reset, verify-email, error
+	routes = append(routes, p.coreRoutes()...)      // routes_core.go: index, sign-in/up/out, password reset, verify-email, error
+	routes = append(routes, p.twoFactorRoutes()...) // routes_twofactor.go: /two-factor challenge, /account/two-factor
+	routes = append(routes, p.passkeyRoutes()...)   // routes_passkey.go: /sign-in/passkey, /account/passkeys
 	// Other areas add their line below, e.g.:
 	// routes = append(routes, p.methodRoutes()...)    // magic link, email OTP, phone, passkey sign-in
 	// routes = append(routes, p.twoFactorRoutes()...) // /two-factor

@@ -111,6 +111,9 @@
 // GenerateTOTP(secret) (Better Auth's server-only generateTOTP), UserBackupCodes(ctx,
 // userID) and ViewBackupCodes(call) (viewBackupCodes; the latter for HTTP use, own codes
 // only, with a fresh session). QRCodePNG(uri, size) renders a totpURI as a PNG QR code.
+// PendingMethods(r) returns the twoFactorMethods of the pending sign-in a plain
+// *http.Request carries (its signed two_factor cookie and live challenge), for the hosted
+// portal's challenge page; it reads nothing else and changes nothing.
 //
 // # Schema
 //

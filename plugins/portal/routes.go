@@ -18,6 +18,7 @@ type route struct {
 func (p *Plugin) routes() []route {
 	var routes []route
 	routes = append(routes, p.coreRoutes()...) // routes_core.go: index, sign-in/up/out, password reset, verify-email, error
+	routes = append(routes, p.methodRoutes()...)
 	// Other areas add their line below, e.g.:
 	// routes = append(routes, p.methodRoutes()...)    // magic link, email OTP, phone, passkey sign-in
 	// routes = append(routes, p.twoFactorRoutes()...) // /two-factor

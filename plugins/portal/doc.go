@@ -43,7 +43,7 @@
 //	portal {
 //	    app_name <name>              # default: the engine's app_name
 //	    logo_url <https URL | /path> # default: none (the app name as text)
-//	    accent_color <#rgb|#rrggbb>  # default: #4f46e5
+//	    accent_color "#rgb|#rrggbb"  # default: #4f46e5 (quote it, or leave out the #)
 //	    default_callback </path>     # default: /
 //	}
 //

@@ -12,6 +12,8 @@ import (
 	"github.com/gatehouse-auth/gatehouse/authcore"
 	"github.com/gatehouse-auth/gatehouse/authcore/authcoretest"
 	"github.com/gatehouse-auth/gatehouse/plugins/portal"
+	"github.com/gatehouse-auth/gatehouse/storage"
+	"github.com/gatehouse-auth/gatehouse/storage/memory"
 )
 
 // Test helpers shared by every portal test file.
@@ -128,4 +130,18 @@ func inputValue(body, id string) (string, bool) {
 func hasSessionCookie(h *authcoretest.Harness, res *authcoretest.Response) bool {
 	line, ok := res.SetCookie(h.Engine.CookieName("session_token"))
 	return ok && !strings.HasPrefix(line, h.Engine.CookieName("session_token")+"=;")
+}
+
+func memStore() storage.Store { return memory.NewStore() }
+
+// hiddenValue is the value of the first hidden input with the given name ("" if none).
+func hiddenValue(body, name string) string {
+	for _, in := range inputRe.FindAllString(body, -1) {
+		if strings.Contains(in, `type="hidden"`) && strings.Contains(in, `name="`+name+`"`) {
+			if v := valueRe.FindStringSubmatch(in); v != nil {
+				return html.UnescapeString(v[1])
+			}
+		}
+	}
+	return ""
 }

@@ -24,7 +24,7 @@ func (Plugin) CaddyModule() caddy.ModuleInfo {
 //	portal {
 //	    app_name <name>
 //	    logo_url <https URL or /path>
-//	    accent_color <#rgb or #rrggbb>
+//	    accent_color "<#rgb or #rrggbb>"   (quoted: an unquoted # starts a comment)
 //	    default_callback </path>
 //	}
 func (p *Plugin) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {

@@ -30,8 +30,8 @@ type Plugin struct {
 	// LogoURL is an image shown in the header: an https URL or a same-origin absolute path.
 	// Default: none (the app name is shown as text).
 	LogoURL string `json:"logo_url,omitempty"`
-	// AccentColor is the brand colour of buttons and links, #rgb or #rrggbb. Default:
-	// #4f46e5.
+	// AccentColor is the brand colour of buttons and links, #rgb or #rrggbb (quote it in a
+	// Caddyfile, where an unquoted # starts a comment, or leave the # out). Default: #4f46e5.
 	AccentColor string `json:"accent_color,omitempty"`
 	// DefaultCallback is where a browser goes after signing in when it brought no valid
 	// callbackURL: an absolute path on the base URL's host. Default: "/".
@@ -92,17 +92,18 @@ func (p *Plugin) Register(r *authcore.Registrar) error {
 	return r.ReservePrefix("/ui/", p)
 }
 
-var colorRe = regexp.MustCompile(`^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$`)
+var colorRe = regexp.MustCompile(`^#?(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$`)
 
-// normalizeColor validates #rgb / #rrggbb and returns lower-case #rrggbb.
+// normalizeColor validates #rgb / #rrggbb (the "#" may be left out: in a Caddyfile an unquoted
+// "#" starts a comment) and returns lower-case #rrggbb.
 func normalizeColor(c string) (string, error) {
 	if c == "" {
 		return DefaultAccentColor, nil
 	}
 	if !colorRe.MatchString(c) {
-		return "", fmt.Errorf("portal: accent_color %q must be #rgb or #rrggbb", c)
+		return "", fmt.Errorf("portal: accent_color %q must be #rgb or #rrggbb (quoted in a Caddyfile)", c)
 	}
-	c = strings.ToLower(c)
+	c = "#" + strings.ToLower(strings.TrimPrefix(c, "#"))
 	if len(c) == 4 {
 		c = "#" + string([]byte{c[1], c[1], c[2], c[2], c[3], c[3]})
 	}

@@ -3,7 +3,6 @@ package portal
 import (
 	"bytes"
 	"embed"
-	"fmt"
 	"html/template"
 	"io/fs"
 	"net/http"
@@ -134,7 +133,7 @@ func (p *Plugin) hasSessionCookie(r *http.Request) bool {
 func (p *Plugin) parseTemplates() error {
 	funcs := template.FuncMap{
 		"t":     t,
-		"tf":    func(key string, args ...any) string { return fmt.Sprintf(t(key), args...) },
+		"tf":    tf,
 		"path":  p.uiPath,
 		"asset": p.assetURL,
 	}
@@ -259,14 +258,20 @@ func (p *Plugin) callback(r *http.Request) string {
 	return v
 }
 
-// redirect answers 303 See Other to a callbackURL-like target, re-validated and resolved to
-// an absolute URL on the base URL (an unsafe target goes to the default callback).
-func (p *Plugin) redirect(w http.ResponseWriter, r *http.Request, target string) {
+// callbackHref is a validated callbackURL as the absolute URL a link should carry (what
+// SafeRedirect judged, on the base URL for a path).
+func (p *Plugin) callbackHref(target string) string {
 	abs, ok := p.engine.Origins().Resolve(p.engine.BaseURL(), target)
 	if !ok {
 		abs, _ = p.engine.Origins().Resolve(p.engine.BaseURL(), p.DefaultCallback)
 	}
-	p.seeOther(w, abs)
+	return abs
+}
+
+// redirect answers 303 See Other to a callbackURL-like target, re-validated and resolved to
+// an absolute URL on the base URL (an unsafe target goes to the default callback).
+func (p *Plugin) redirect(w http.ResponseWriter, r *http.Request, target string) {
+	p.seeOther(w, p.callbackHref(target))
 }
 
 // redirectUI answers 303 See Other to a portal page: redirectUI(w, r, "/two-factor",

@@ -2,6 +2,7 @@ package portal
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 )
 
@@ -12,7 +13,14 @@ func (p *Plugin) coreRoutes() []route {
 		{"GET", "/", p.index},
 		{"GET", "/sign-in", p.signInPage},
 		{"POST", "/sign-in", p.signInPost},
+		{"GET", "/sign-up", p.signUpPage},
+		{"POST", "/sign-up", p.signUpPost},
 		{"POST", "/sign-out", p.signOutPost},
+		{"GET", "/forgot-password", p.forgotPage},
+		{"POST", "/forgot-password", p.forgotPost},
+		{"GET", "/reset-password", p.resetPage},
+		{"POST", "/reset-password", p.resetPost},
+		{"GET", "/verify-email", p.verifyEmail},
 		{"GET", "/error", p.errorPage},
 	}
 }
@@ -94,10 +102,10 @@ func (p *Plugin) signOutPost(w http.ResponseWriter, r *http.Request) {
 // code only selects a message and is never echoed.
 func (p *Plugin) errorPage(w http.ResponseWriter, r *http.Request) {
 	code := r.URL.Query().Get("error")
-	if code == "" || len(code) > 100 {
+	if code == "" {
 		code = "generic"
 	}
-	p.renderError(w, r, http.StatusBadRequest, code)
+	p.renderError(w, r, http.StatusBadRequest, linkErrorCode(code))
 }
 
 // field returns a trimmed form value, with control characters making it empty (they never
@@ -110,4 +118,235 @@ func field(r *http.Request, name string) string {
 		}
 	}
 	return v
+}
+
+// messageData is the data of the generic message page (message.html): a heading, a
+// paragraph and an optional link.
+type messageData struct {
+	pageData
+	Title, Body       string
+	LinkURL, LinkText string
+}
+
+// renderMessage renders message.html.
+func (p *Plugin) renderMessage(w http.ResponseWriter, r *http.Request, status int, d messageData) {
+	p.render(w, r, status, "message", d)
+}
+
+// signUpData is the sign-up page's data.
+type signUpData struct {
+	pageData
+	Name, Email string
+	MinPassword int
+}
+
+func (p *Plugin) newSignUpData(w http.ResponseWriter, r *http.Request) signUpData {
+	return signUpData{pageData: p.page(w, r), MinPassword: p.engine.Config().EmailAndPassword.MinPasswordLength}
+}
+
+func (p *Plugin) signUpPage(w http.ResponseWriter, r *http.Request) {
+	if !p.enabled().SignUp {
+		p.renderError(w, r, http.StatusNotFound, "NOT_FOUND")
+		return
+	}
+	p.render(w, r, http.StatusOK, "sign-up", p.newSignUpData(w, r))
+}
+
+// signUpPost creates the account with /sign-up/email. Signed in → callbackURL; email
+// verification required → "check your email"; auto sign-in off → the sign-in page.
+func (p *Plugin) signUpPost(w http.ResponseWriter, r *http.Request) {
+	if !p.enabled().SignUp {
+		p.renderError(w, r, http.StatusNotFound, "NOT_FOUND")
+		return
+	}
+	if !p.checkPost(w, r, "sign-up") {
+		return
+	}
+	d := p.newSignUpData(w, r)
+	d.Name, d.Email = field(r, "name"), field(r, "email")
+	pw, confirm := r.PostForm.Get("password"), r.PostForm.Get("password-confirm")
+	fail := func(status int, code string) {
+		d.Error, d.ErrorCode = errorText(code), code
+		p.render(w, r, status, "sign-up", d)
+	}
+	if d.Name == "" || d.Email == "" || pw == "" {
+		fail(http.StatusBadRequest, "MISSING_FIELDS")
+		return
+	}
+	if pw != confirm {
+		fail(http.StatusBadRequest, "PASSWORD_MISMATCH")
+		return
+	}
+	res := p.api(r, http.MethodPost, "/sign-up/email", map[string]any{
+		"name": d.Name, "email": d.Email, "password": pw, "rememberMe": true, "callbackURL": d.CallbackURL})
+	res.CopyCookies(w)
+	switch {
+	case !res.OK():
+		fail(res.Status, res.Code)
+	case p.engine.Config().EmailAndPassword.RequireEmailVerification:
+		p.renderMessage(w, r, http.StatusOK, messageData{pageData: d.pageData,
+			Title: t("signup.check_email.title"), Body: tf("signup.check_email.body", d.Email)})
+	case res.String("token") == "":
+		p.redirectUI(w, r, "/sign-in", "callbackURL", p.callbackParam(r))
+	default:
+		p.redirect(w, r, d.CallbackURL)
+	}
+}
+
+// forgotData is the forgot-password page's data.
+type forgotData struct {
+	pageData
+	Email string
+}
+
+func (p *Plugin) forgotPage(w http.ResponseWriter, r *http.Request) {
+	p.render(w, r, http.StatusOK, "forgot-password", forgotData{pageData: p.page(w, r)})
+}
+
+// forgotPost asks /request-password-reset for a link to /ui/reset-password and answers the
+// same page whether or not the account exists (the API does too, D18).
+func (p *Plugin) forgotPost(w http.ResponseWriter, r *http.Request) {
+	if !p.checkPost(w, r, "forgot-password") {
+		return
+	}
+	d := forgotData{pageData: p.page(w, r), Email: field(r, "email")}
+	if d.Email == "" {
+		d.Error, d.ErrorCode = errorText("MISSING_FIELDS"), "MISSING_FIELDS"
+		p.render(w, r, http.StatusBadRequest, "forgot-password", d)
+		return
+	}
+	res := p.api(r, http.MethodPost, "/request-password-reset", map[string]any{
+		"email": d.Email, "redirectTo": p.uiURL("/reset-password", "callbackURL", p.callbackParam(r))})
+	res.CopyCookies(w)
+	if !res.OK() {
+		d.Error, d.ErrorCode = errorText(res.Code), res.Code
+		p.render(w, r, res.Status, "forgot-password", d)
+		return
+	}
+	p.renderMessage(w, r, http.StatusOK, messageData{pageData: d.pageData,
+		Title: t("forgot.sent.title"), Body: tf("forgot.sent.body", d.Email),
+		LinkURL: p.uiPath("/sign-in", "callbackURL", p.callbackParam(r)), LinkText: t("common.back_to_sign_in")})
+}
+
+// resetData is the reset-password page's data.
+type resetData struct {
+	pageData
+	Token       string
+	MinPassword int
+}
+
+// resetPage is where the emailed link lands (through the API's /reset-password/:token, which
+// adds ?token= or ?error=INVALID_TOKEN).
+func (p *Plugin) resetPage(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if code := q.Get("error"); code != "" {
+		p.renderError(w, r, http.StatusBadRequest, linkErrorCode(code))
+		return
+	}
+	tok := q.Get("token")
+	if !validToken(tok) {
+		p.renderError(w, r, http.StatusBadRequest, "MISSING_TOKEN")
+		return
+	}
+	p.render(w, r, http.StatusOK, "reset-password", resetData{pageData: p.page(w, r), Token: tok,
+		MinPassword: p.engine.Config().EmailAndPassword.MinPasswordLength})
+}
+
+// resetPost sets the new password with /reset-password.
+func (p *Plugin) resetPost(w http.ResponseWriter, r *http.Request) {
+	if !p.checkPost(w, r, "reset-password") {
+		return
+	}
+	d := resetData{pageData: p.page(w, r), Token: r.PostForm.Get("token"),
+		MinPassword: p.engine.Config().EmailAndPassword.MinPasswordLength}
+	if !validToken(d.Token) {
+		p.renderError(w, r, http.StatusBadRequest, "MISSING_TOKEN")
+		return
+	}
+	pw, confirm := r.PostForm.Get("password"), r.PostForm.Get("password-confirm")
+	fail := func(status int, code string) {
+		d.Error, d.ErrorCode = errorText(code), code
+		p.render(w, r, status, "reset-password", d)
+	}
+	if pw == "" {
+		fail(http.StatusBadRequest, "MISSING_FIELDS")
+		return
+	}
+	if pw != confirm {
+		fail(http.StatusBadRequest, "PASSWORD_MISMATCH")
+		return
+	}
+	res := p.api(r, http.MethodPost, "/reset-password", map[string]any{"newPassword": pw, "token": d.Token})
+	res.CopyCookies(w)
+	switch {
+	case res.OK():
+		p.renderMessage(w, r, http.StatusOK, messageData{pageData: d.pageData,
+			Title: t("reset.done.title"), Body: t("reset.done.body"),
+			LinkURL: p.uiPath("/sign-in", "callbackURL", p.callbackParam(r)), LinkText: t("reset.sign_in")})
+	case res.Code == "INVALID_TOKEN" || res.Code == "TOKEN_EXPIRED" || res.Code == "USER_NOT_FOUND":
+		p.renderAPIError(w, r, res)
+	default:
+		fail(res.Status, res.Code)
+	}
+}
+
+// verifyEmail is the landing page of a verification link: it calls GET /verify-email
+// in-process (which may sign the user in: its cookies are copied) and shows success, the
+// error page, or goes to /two-factor when the sign-in needs a second factor.
+func (p *Plugin) verifyEmail(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if code := q.Get("error"); code != "" {
+		p.renderError(w, r, http.StatusBadRequest, linkErrorCode(code))
+		return
+	}
+	tok := q.Get("token")
+	if !validToken(tok) {
+		p.renderError(w, r, http.StatusBadRequest, "MISSING_TOKEN")
+		return
+	}
+	res := p.api(r, http.MethodGet, "/verify-email?token="+url.QueryEscape(tok), nil)
+	res.CopyCookies(w)
+	if res.Status >= 300 && res.Status < 400 { // a link sign-in interrupted for the second factor
+		p.redirectUI(w, r, "/two-factor", "callbackURL", p.callbackParam(r))
+		return
+	}
+	if !res.OK() {
+		p.renderAPIError(w, r, res)
+		return
+	}
+	// The session cookie may have been set just now: read the user with it.
+	if len(res.SetCookies) > 0 {
+		r = r.Clone(r.Context())
+		r.Header.Set("Cookie", withCookies(r.Header.Get("Cookie"), res))
+	}
+	d := p.page(w, r)
+	p.renderMessage(w, r, http.StatusOK, messageData{pageData: d,
+		Title: t("verify.title"), Body: t("verify.body"), LinkURL: p.callbackHref(d.CallbackURL), LinkText: t("verify.continue")})
+}
+
+// linkErrorCode keeps an ?error= code only if it looks like one (it selects a message; it is
+// never echoed).
+func linkErrorCode(code string) string {
+	if len(code) > 100 {
+		return "generic"
+	}
+	for _, c := range code {
+		if !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
+			return "generic"
+		}
+	}
+	return code
+}
+
+// validToken bounds a token from a link before it is sent to the API.
+func validToken(s string) bool {
+	if s == "" || len(s) > 4096 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] >= 0x7f {
+			return false
+		}
+	}
+	return true
 }

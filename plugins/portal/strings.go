@@ -1,6 +1,9 @@
 package portal
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
 
 // messages holds every user-visible string of the portal (English), in one place ready for
 // translation. Keys are "<page>.<item>"; error messages are "error.<CODE>" for the API's error
@@ -185,6 +188,9 @@ func t(key string) string {
 	}
 	return key
 }
+
+// tf formats the text of a key with arguments (fmt verbs in the string).
+func tf(key string, args ...any) string { return fmt.Sprintf(t(key), args...) }
 
 // errorText is the translated message of an API or portal error code.
 func errorText(code string) string { return t("error." + code) }

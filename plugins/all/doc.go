@@ -23,4 +23,7 @@ import (
 	_ "github.com/gatehouse-auth/gatehouse/plugins/admin"
 	_ "github.com/gatehouse-auth/gatehouse/plugins/multisession"
 	_ "github.com/gatehouse-auth/gatehouse/plugins/organization"
+
+	// Issue 8: the hosted login portal.
+	_ "github.com/gatehouse-auth/gatehouse/plugins/portal"
 )

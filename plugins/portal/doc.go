@@ -30,8 +30,11 @@
 // Every response carries Content-Security-Policy "default-src 'none'; script-src 'self';
 // style-src 'self'; img-src 'self' data: [logo origin]; connect-src 'self'; form-action
 // 'self' <base origin> <trusted origins>; frame-ancestors 'none'; base-uri 'none'",
-// Referrer-Policy no-referrer, X-Content-Type-Options nosniff, Cross-Origin-Opener-Policy
-// same-origin, X-Frame-Options DENY, and (pages) Cache-Control no-store. Every form carries a
+// Referrer-Policy same-origin (never no-referrer: under it browsers send "Origin: null" on
+// the portal's own form posts, which the CSRF check refuses; same-origin still sends no
+// Referer, so no ?token=, to any other origin), X-Content-Type-Options nosniff,
+// Cross-Origin-Opener-Policy same-origin, X-Frame-Options DENY, and (pages) Cache-Control
+// no-store. Every form carries a
 // csrf field: an HMAC of the secret over a random per-browser cookie (<prefix>.portal_csrf,
 // HttpOnly, SameSite=Lax, Secure like the session cookie) and the form's name; a POST without
 // a matching token, with Sec-Fetch-Site: cross-site, or with an untrusted Origin gets the 403

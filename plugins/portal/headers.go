@@ -64,7 +64,7 @@ func cspSource(pattern string) string {
 // assets pass cacheable=true and set their own Cache-Control.
 func (p *Plugin) setSecurityHeaders(h http.Header, cacheable bool) {
 	h.Set("Content-Security-Policy", p.csp)
-	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Referrer-Policy", "same-origin")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cross-Origin-Opener-Policy", "same-origin")
 	h.Set("X-Frame-Options", "DENY")

@@ -28,7 +28,7 @@ func wantPageHeaders(t *testing.T, res *authcoretest.Response, csp string) {
 	t.Helper()
 	want := map[string]string{
 		"Content-Security-Policy":    csp,
-		"Referrer-Policy":            "no-referrer",
+		"Referrer-Policy":            "same-origin",
 		"Cache-Control":              "no-store",
 		"X-Content-Type-Options":     "nosniff",
 		"Cross-Origin-Opener-Policy": "same-origin",

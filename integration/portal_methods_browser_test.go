@@ -1,0 +1,135 @@
+package integration
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/gatehouse-auth/gatehouse/internal/smtpsink"
+)
+
+// methodsGlobal is the global gatehouse block of the passwordless browser tests: the portal,
+// magic link and email code, and a real SMTP server on loopback as the mailer.
+func methodsGlobal(sink *smtpsink.Sink) string {
+	return fmt.Sprintf(`portal
+		magic_link
+		email_otp
+		mailer smtp {
+			host 127.0.0.1  port %d  tls none
+			from "Gatehouse Test <no-reply@gatehouse.test>"
+		}`, sink.Port)
+}
+
+// mailText waits for the first message to rcpt and returns its text part.
+func mailText(t *testing.T, sink *smtpsink.Sink, rcpt string) string {
+	t.Helper()
+	p, err := sink.Wait(t, rcpt).Parse()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.Parts["text/plain"]
+}
+
+// TestBrowserMagicLinkSignIn: a protected page sends Chromium to the portal's sign-in page;
+// it picks "Email me a sign-in link", submits its address, sees the check-your-email page;
+// the link, read from the email a real SMTP server received, signs it in and lands on the
+// protected page it first asked for, where the app greets the new user. The same link a
+// second time ends on the portal's error page.
+func TestBrowserMagicLinkSignIn(t *testing.T) {
+	b := newBrowser(t)
+	sink := smtpsink.Start(t, smtpsink.Options{})
+	g := startBrowserGateway(t, methodsGlobal(sink))
+	const email = "mallory.magic@example.com"
+
+	b.navigate(g.base + "/dashboard?tab=2")
+	b.waitVisible("form#sign-in")
+	b.screenshot("sign-in")
+	b.click(`a[href*="/ui/sign-in/magic-link"]`)
+	b.waitVisible("form#magic-link")
+	if loc := b.location(); !strings.Contains(loc, "callbackURL="+url.QueryEscape("/dashboard?tab=2")) {
+		t.Fatalf("magic-link page lost the callbackURL: %s", loc)
+	}
+	b.screenshot("magic-link-form")
+	b.fill("#email", email)
+	b.click("button#submit")
+	b.waitVisible("#sent")
+	if txt := b.text("#sent"); !strings.Contains(txt, email) {
+		t.Fatalf("#sent says %q", txt)
+	}
+	b.screenshot("magic-link-sent")
+
+	text := mailText(t, sink, email)
+	link := regexp.MustCompile(regexp.QuoteMeta(g.base) + `/api/auth/magic-link/verify\?[^\s"<>]+`).FindString(text)
+	if link == "" {
+		t.Fatalf("no magic link in the email:\n%s", text)
+	}
+	b.navigate(link)
+	b.waitVisible("#greeting")
+	if loc := b.location(); loc != g.base+"/dashboard?tab=2" {
+		t.Fatalf("landed on %s", loc)
+	}
+	if got := b.text("#email"); got != email {
+		t.Fatalf("the app sees %q", got)
+	}
+	b.screenshot("signed-in-dashboard")
+
+	// The link works once: again, it ends on the portal's error page.
+	b.navigate(link)
+	b.waitVisible("#error")
+	if loc := b.location(); !strings.HasPrefix(loc, g.base+"/api/auth/ui/error?") {
+		t.Fatalf("reused link landed on %s", loc)
+	}
+	if got := b.text("#error"); got != "This link is invalid or has already been used." {
+		t.Fatalf("error page says %q", got)
+	}
+	b.screenshot("magic-link-reused")
+}
+
+// TestBrowserEmailOTPSignIn: the email-code page, with the code read from the email a real
+// SMTP server received; a wrong code first shows the alert, then the right one signs in and
+// lands on the protected page.
+func TestBrowserEmailOTPSignIn(t *testing.T) {
+	b := newBrowser(t)
+	sink := smtpsink.Start(t, smtpsink.Options{})
+	g := startBrowserGateway(t, methodsGlobal(sink))
+	const email = "olive.otp@example.com"
+
+	b.navigate(g.base + "/reports")
+	b.waitVisible("form#sign-in")
+	b.click(`a[href*="/ui/sign-in/email-otp"]`)
+	b.waitVisible("form#email-otp-send")
+	b.screenshot("email-otp-send")
+	b.fill("#email", email)
+	b.click("button#submit")
+	b.waitVisible("form#email-otp-verify")
+	b.screenshot("email-otp-verify")
+
+	text := mailText(t, sink, email)
+	code := regexp.MustCompile(`\b[0-9]{6}\b`).FindString(text)
+	if code == "" {
+		t.Fatalf("no code in the email:\n%s", text)
+	}
+	wrong := "000000"
+	if code == wrong {
+		wrong = "111111"
+	}
+	b.fill("#otp", wrong)
+	b.click("button#submit")
+	b.waitVisible("#error")
+	if got := b.text("#error"); got != "The code is incorrect. Check it and try again." {
+		t.Fatalf("wrong code: %q", got)
+	}
+	b.screenshot("email-otp-wrong-code")
+	b.fill("#otp", code)
+	b.click("button#submit")
+	b.waitVisible("#greeting")
+	if loc := b.location(); loc != g.base+"/reports" {
+		t.Fatalf("landed on %s", loc)
+	}
+	if got := b.text("#email"); got != email {
+		t.Fatalf("the app sees %q", got)
+	}
+	b.screenshot("signed-in-reports")
+}

@@ -21,9 +21,23 @@
 //	GET  /reset-password?token=, POST  sets a new password with /reset-password
 //	GET  /verify-email?token=  landing of the verification link (/verify-email in-process)
 //	GET  /error?error=CODE     translated error page (failed link flows)
+//	GET  /sign-in/magic-link, POST   asks /sign-in/magic-link (callbackURL absolute, errorCallbackURL
+//	                           /ui/error); "check your email" (#sent), the same for every address
+//	GET  /sign-in/email-otp, POST ?step=send|verify   code by email: /email-otp/send-verification-otp
+//	                           (type sign-in), then /sign-in/email-otp; resend button; 2FA → /two-factor
+//	GET  /sign-in/phone, POST ?step=send|verify   code by SMS: /phone-number/send-otp, then
+//	                           /phone-number/verify (signs in); 2FA → /two-factor
+//	GET  /email-changed?email=NEW  callbackURL of /change-email: "changed" when the signed-in
+//	                           address is NEW, "confirm the new address" after the old one's
+//	                           confirmation link, a neutral text when signed out; ?error=CODE shown
 //	GET  /assets/<name>.<hash>.<ext>   CSS/JS, immutable for a year
 //
 // Unknown paths answer the error page with 404.
+//
+// The three sign-in pages answer 404 while their plugin (magic-link, email-otp,
+// phone-number) is off, /email-changed while user.change_email is off. With the portal on,
+// the two-factor plugin's two_factor_page defaults to /ui/two-factor, so a magic link of a
+// 2FA user lands on the portal's challenge page.
 //
 // # Security
 //

@@ -527,3 +527,24 @@ func TestEmailChangedPage(t *testing.T) {
 		}
 	}
 }
+
+// A two-factor user's email code ends on the portal's /two-factor page with the callback,
+// holding the two_factor cookie and no session.
+func TestEmailOTPTwoFactor(t *testing.T) {
+	h := newMethodsPortal(t, authcoretest.WithPlugins(&twofactor.Plugin{}))
+	id := verifiedUser(t, h, "ann@example.com")
+	if _, err := h.Engine.UpdateUser(context.Background(), id, storage.Record{"twoFactorEnabled": true}); err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(h)
+	step2 := sendEmailCode(t, b, "ann@example.com", "/app")
+	msgs := h.Sent("email-otp", "ann@example.com")
+	res := postFrom(b, step2, "email-otp-verify", "/ui/sign-in/email-otp?step=verify",
+		url.Values{"email": {"ann@example.com"}, "otp": {msgs[0].Data.OTP}, "callbackURL": {"/app"}})
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/api/auth/ui/two-factor?callbackURL=%2Fapp" || hasSessionCookie(h, res) {
+		t.Fatalf("%d %q", res.StatusCode, res.Header.Get("Location"))
+	}
+	if _, ok := res.SetCookie(h.Engine.CookieName(twofactor.CookieTwoFactor)); !ok {
+		t.Fatal("no two_factor cookie")
+	}
+}

@@ -133,3 +133,44 @@ func TestBrowserEmailOTPSignIn(t *testing.T) {
 	}
 	b.screenshot("signed-in-reports")
 }
+
+// TestBrowserPhoneSignIn: the phone-code page, with the code read from the SMS webhook the
+// gateway signs (a new number signs up, sign_up_on_verification), landing signed in on the
+// protected page first asked for.
+func TestBrowserPhoneSignIn(t *testing.T) {
+	b := newBrowser(t)
+	sms := newMessageSink(t)
+	g := startBrowserGateway(t, fmt.Sprintf(`portal
+		phone_number {
+			sign_up_on_verification
+		}
+		sms webhook %s {
+			secret %s
+		}`, sms.HookURL(), sinkSecret))
+	const number = "+14155550123"
+
+	b.navigate(g.base + "/inbox")
+	b.waitVisible("form#sign-in")
+	b.click(`a[href*="/ui/sign-in/phone"]`)
+	b.waitVisible("form#phone-send")
+	b.screenshot("phone-send")
+	b.fill("#phone", number)
+	b.click("button#submit")
+	b.waitVisible("form#phone-verify")
+	b.screenshot("phone-verify")
+
+	code := sms.Take(number, "phone-otp").Data.OTP
+	if code == "" {
+		t.Fatal("the SMS has no code")
+	}
+	b.fill("#code", code)
+	b.click("button#submit")
+	b.waitVisible("#greeting")
+	if loc := b.location(); loc != g.base+"/inbox" {
+		t.Fatalf("landed on %s", loc)
+	}
+	if got := b.text("#greeting"); got != "Hello, "+number {
+		t.Fatalf("the app greets %q", got)
+	}
+	b.screenshot("signed-in-inbox")
+}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/chromedp"
 	"github.com/gatehouse-auth/gatehouse/internal/smtpsink"
 )
 
@@ -173,4 +174,58 @@ func TestBrowserPhoneSignIn(t *testing.T) {
 		t.Fatalf("the app greets %q", got)
 	}
 	b.screenshot("signed-in-inbox")
+}
+
+// TestBrowserEmailChanged: a user signed in by magic link changes their email (the call the
+// account page's form makes, with callbackURL <ui>/email-changed?email=<new>); the
+// verification link, read from the email the new address received over real SMTP, lands on
+// the portal's "email address changed" page, and the app then sees the new address.
+func TestBrowserEmailChanged(t *testing.T) {
+	b := newBrowser(t)
+	sink := smtpsink.Start(t, smtpsink.Options{})
+	g := startBrowserGateway(t, methodsGlobal(sink)+`
+		user {
+			change_email
+		}`)
+	const oldEmail, newEmail = "cora.change@example.com", "cora.new@example.com"
+
+	// Sign in by magic link.
+	b.navigate(g.base + "/api/auth/ui/sign-in/magic-link?callbackURL=%2Fprofile")
+	b.waitVisible("form#magic-link")
+	b.fill("#email", oldEmail)
+	b.click("button#submit")
+	b.waitVisible("#sent")
+	link := regexp.MustCompile(regexp.QuoteMeta(g.base) + `/api/auth/magic-link/verify\?[^\s"<>]+`).FindString(mailText(t, sink, oldEmail))
+	if link == "" {
+		t.Fatal("no magic link")
+	}
+	b.navigate(link)
+	b.waitVisible("#greeting")
+
+	// Ask for the change as the account page does.
+	cb := "/api/auth/ui/email-changed?email=" + url.QueryEscape(newEmail)
+	status := run(b, "POST /change-email", chromedp.Evaluate[int](fmt.Sprintf(
+		`fetch("/api/auth/change-email", {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify({newEmail: %q, callbackURL: %q})}).then(r => r.status)`,
+		newEmail, cb), chromedp.EvalAwaitPromise))
+	if status != 200 {
+		t.Fatalf("change-email answered %d", status)
+	}
+	verify := regexp.MustCompile(regexp.QuoteMeta(g.base) + `/api/auth/verify-email\?[^\s"<>]+`).FindString(mailText(t, sink, newEmail))
+	if verify == "" {
+		t.Fatal("no verification link")
+	}
+	b.navigate(verify)
+	b.waitVisible("#email-changed")
+	if loc := b.location(); loc != g.base+cb {
+		t.Fatalf("landed on %s", loc)
+	}
+	if got := b.text("#email-changed"); got != "Your email address is now "+newEmail+"." {
+		t.Fatalf("#email-changed says %q", got)
+	}
+	b.screenshot("email-changed")
+	b.navigate(g.base + "/profile")
+	b.waitVisible("#greeting")
+	if got := b.text("#email"); got != newEmail {
+		t.Fatalf("the app sees %q", got)
+	}
 }

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,6 +20,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/authcore"
 	"github.com/gatehouse-auth/gatehouse/authcore/ratelimit"
+	"github.com/gatehouse-auth/gatehouse/plugins/portal"
 )
 
 func init() {
@@ -61,6 +64,9 @@ type App struct {
 
 	// PluginsRaw enables plugins by name (gatehouse.plugins namespace).
 	PluginsRaw caddy.ModuleMap `json:"plugins,omitempty" caddy:"namespace=gatehouse.plugins"`
+	// DisablePortal turns off the hosted portal, which is otherwise enabled with its
+	// defaults whenever "plugins" does not configure it (D14).
+	DisablePortal bool `json:"disable_portal,omitempty"`
 
 	// MailerRaw is the email transport (gatehouse.mailers namespace: log, smtp, webhook,
 	// or a third party's), wrapped in bounded retries unless it is development-only.
@@ -169,12 +175,21 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return fmt.Errorf("loading plugins: %w", err)
 	}
-	for name, m := range mods.(map[string]any) {
+	// Plugins register in name order: Caddy hands them over as a map, and hook order
+	// between plugins must not change from one start to the next.
+	loaded := mods.(map[string]any)
+	for _, name := range slices.Sorted(maps.Keys(loaded)) {
+		m := loaded[name]
 		p, ok := m.(authcore.Plugin)
 		if !ok {
 			return fmt.Errorf("plugin %q (%T) does not implement authcore.Plugin", name, m)
 		}
 		a.plugins = append(a.plugins, p)
+	}
+	if _, configured := a.PluginsRaw["portal"]; configured && a.DisablePortal {
+		return errors.New("gatehouse: the portal is both configured and disabled (disable_portal)")
+	} else if !configured && !a.DisablePortal {
+		a.plugins = append(a.plugins, &portal.Plugin{})
 	}
 	// Secrets may come from placeholders ({env.GATEHOUSE_SECRET}); an empty one is an error,
 	// never a weak secret.

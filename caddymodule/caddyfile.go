@@ -78,6 +78,7 @@ func init() {
 //	        account_sid <sid>  auth_token <token>  from <number>  api_url <url>
 //	    }
 //	    templates <dir>
+//	    portal off                   # the hosted portal is on by default (portal { ... } configures it)
 //	    <plugin_name> [{ plugin options }]
 //	}
 //
@@ -169,6 +170,16 @@ func parseGlobal(d *caddyfile.Dispenser, existing any) (any, error) {
 			if err := parseRateLimit(d, &rl); err != nil {
 				return nil, err
 			}
+			continue
+		}
+		if key == "portal" && d.CountRemainingArgs() == 1 {
+			if d.NextArg(); d.Val() != "off" {
+				return nil, d.Errf("gatehouse portal: expected off or an options block, got %q", d.Val())
+			}
+			if d.NextBlock(d.Nesting()) {
+				return nil, d.Err("gatehouse portal off: takes no block")
+			}
+			app.DisablePortal = true
 			continue
 		}
 		if key == "mailer" || key == "sms" {

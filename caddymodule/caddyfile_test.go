@@ -296,6 +296,9 @@ func TestParseGlobalErrors(t *testing.T) {
 		{"duplicate new_device_email", "gatehouse {\n session {\n new_device_email\n new_device_email\n }\n}", []string{"session: new_device_email given twice"}},
 		{"unknown rate_limit option", "gatehouse {\n rate_limit {\n burst 3\n }\n}", []string{`rate_limit: unknown option "burst"`, "account_failures", "rule", "window"}},
 		{"duplicate scalar", "gatehouse {\n base_url http://a\n base_url http://b\n}", []string{"base_url given twice"}},
+		{"portal with a bad argument", "gatehouse {\n portal on\n}", []string{`gatehouse portal: expected off or an options block, got "on"`}},
+		{"portal off with a block", "gatehouse {\n portal off {\n app_name x\n }\n}", []string{"portal off: takes no block"}},
+		{"portal off and configured", "gatehouse {\n portal off\n portal {\n app_name x\n }\n}", []string{"portal given twice"}},
 		{"duplicate flag", "gatehouse {\n allow_unlinking_all\n allow_unlinking_all\n}", []string{"allow_unlinking_all given twice"}},
 		{"duplicate block", "gatehouse {\n session {\n expires_in 1d\n }\n session {\n update_age 1h\n }\n}", []string{"session given twice"}},
 		{"duplicate storage", "gatehouse {\n storage bbolt a.db\n storage bbolt b.db\n}", []string{"storage given twice"}},
@@ -583,5 +586,23 @@ func TestParseDirectiveErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestParsePortalOff: the portal is on unless `portal off`; `portal { ... }` configures it.
+func TestParsePortalOff(t *testing.T) {
+	app, err := parseGlobalText(t, "gatehouse {\n portal off\n}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !app.DisablePortal || app.PluginsRaw["portal"] != nil {
+		t.Fatalf("portal off: disable %v, plugins %v", app.DisablePortal, app.PluginsRaw)
+	}
+	app, err = parseGlobalText(t, "gatehouse {\n portal {\n app_name Acme\n }\n}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if app.DisablePortal || !strings.Contains(string(app.PluginsRaw["portal"]), `"app_name":"Acme"`) {
+		t.Fatalf("portal block: disable %v, plugins %s", app.DisablePortal, app.PluginsRaw["portal"])
 	}
 }

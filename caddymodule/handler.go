@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/caddyserver/caddy/v2"
@@ -33,7 +34,8 @@ type Handler struct {
 	// request in any case and with '_' as well as '-'. Default: X-Auth-.
 	HeaderPrefix string `json:"header_prefix,omitempty"`
 	// LoginURL is where browser navigations without a session are sent (302 with a
-	// callbackURL). Without it browsers get 401 like API clients (D14).
+	// callbackURL). Default: the hosted portal's sign-in page when the portal is on;
+	// without either, browsers get 401 like API clients (D14).
 	LoginURL string `json:"login_url,omitempty"`
 	// PassCredentials forwards the gateway's own cookies and credential headers upstream.
 	PassCredentials bool `json:"pass_credentials,omitempty"`
@@ -61,6 +63,7 @@ type Handler struct {
 	headerNames []string // per identityFields index
 	identity    *identityJWT
 	logger      *zap.Logger
+	loginOrigin string // login_url's origin when it is absolute
 }
 
 // VerifyConfig configures the forward_auth verify endpoint (D4).
@@ -125,9 +128,17 @@ func (h *Handler) provision(ctx caddy.Context, eng *authcore.Engine, logger *zap
 	if err := h.provisionIdentityJWT(eng); err != nil {
 		return err
 	}
+	if h.LoginURL == "" && slices.Contains(eng.Plugins(), portalID) {
+		// Browsers without a session go to the hosted portal's sign-in page (D14).
+		h.LoginURL = eng.APIURL("/ui/sign-in")
+	}
 	if h.LoginURL != "" {
-		if u, err := url.Parse(h.LoginURL); err != nil || (u.Host == "" && !strings.HasPrefix(h.LoginURL, "/")) {
+		u, err := url.Parse(h.LoginURL)
+		if err != nil || (u.Host == "" && !strings.HasPrefix(h.LoginURL, "/")) {
 			return fmt.Errorf("login_url %q must be absolute or start with /", h.LoginURL)
+		}
+		if u.Host != "" {
+			h.loginOrigin = strings.ToLower(u.Scheme + "://" + u.Host)
 		}
 	}
 	return nil
@@ -209,6 +220,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	return next.ServeHTTP(gw, r)
 }
 
+// portalID is the hosted portal's plugin ID (plugins/portal).
+const portalID = "portal"
+
 // errInvalidPath answers a path refused by canonicalPath.
 var errInvalidPath = &authcore.Error{Status: http.StatusBadRequest, Code: "BAD_REQUEST", Message: "Invalid request path"}
 
@@ -254,19 +268,28 @@ func (h *Handler) failClosed(err error) *authcore.Error {
 func (h *Handler) unauthenticated(w http.ResponseWriter, r *http.Request) error {
 	if h.LoginURL != "" && (r.Method == http.MethodGet || r.Method == http.MethodHead) &&
 		strings.Contains(r.Header.Get("Accept"), "text/html") {
-		h.redirectToLogin(w, r.URL)
+		h.redirectToLogin(w, r)
 		return nil
 	}
 	return h.deny(w, r, &authcore.Error{Status: http.StatusUnauthorized, Code: "UNAUTHORIZED", Message: "Unauthorized"})
 }
 
-// redirectToLogin answers 302 to login_url with a callbackURL back to u (the canonical path,
+// redirectToLogin answers 302 to login_url with a callbackURL back to r (the canonical path,
 // in its escaped form so that an encoded "?" or "#" stays part of the path, and the query),
 // when that target is a safe redirect; the gateway path and the verify endpoint both use it.
-func (h *Handler) redirectToLogin(w http.ResponseWriter, u *url.URL) {
+// When the login page lives on another origin (an absolute login_url, such as the portal
+// under base_url while the app has its own host), the callback names the app's origin too,
+// and is then only sent when that origin is trusted.
+func (h *Handler) redirectToLogin(w http.ResponseWriter, r *http.Request) {
+	u := r.URL
 	target := u.EscapedPath()
 	if u.RawQuery != "" {
 		target += "?" + u.RawQuery
+	}
+	if h.loginOrigin != "" {
+		if here := requestAudience(r); here != h.loginOrigin {
+			target = here + target
+		}
 	}
 	loc := h.LoginURL
 	if h.engine.Origins().SafeRedirect(target) {

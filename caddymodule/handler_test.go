@@ -946,11 +946,22 @@ func TestGatewayDenials(t *testing.T) {
 		t.Fatalf("upstream called %d times for unauthenticated requests", f.up.calls)
 	}
 
-	// A login_url with its own query gets the callback appended with '&'.
+	// A login_url with its own query gets the callback appended with '&'. On another
+	// origin than the app's, the callback names the app's origin, and only a trusted one.
 	g := newFixture(t, &Handler{LoginURL: "https://portal.example.com/sign-in?app=demo"})
-	s = g.serve("GET", "/x", nil, "Accept", html)
-	if got := s.rec.Header().Get("Location"); got != "https://portal.example.com/sign-in?app=demo&callbackURL=%2Fx" {
+	s = g.serve("GET", "/x", nil, "Accept", html, "Host", "localhost:3000")
+	if got := s.rec.Header().Get("Location"); got != "https://portal.example.com/sign-in?app=demo&callbackURL=http%3A%2F%2Flocalhost%3A3000%2Fx" {
 		t.Errorf("login_url with a query: Location %q", got)
+	}
+	s = g.serve("GET", "/x", nil, "Accept", html, "Host", "untrusted.example")
+	if got := s.rec.Header().Get("Location"); got != "https://portal.example.com/sign-in?app=demo" {
+		t.Errorf("login_url, untrusted app origin: Location %q, want no callback", got)
+	}
+	// A login_url on the app's own origin keeps the callback a path.
+	g = newFixture(t, &Handler{LoginURL: "http://localhost:3000/api/auth/ui/sign-in"})
+	s = g.serve("GET", "/x?y=1", nil, "Accept", html, "Host", "localhost:3000")
+	if got := s.rec.Header().Get("Location"); got != "http://localhost:3000/api/auth/ui/sign-in?callbackURL=%2Fx%3Fy%3D1" {
+		t.Errorf("same-origin absolute login_url: Location %q", got)
 	}
 
 	// Without login_url browsers get 401 too (D14).

@@ -70,7 +70,7 @@ func (h *Handler) verify(w http.ResponseWriter, r *http.Request) error {
 	switch v {
 	case unauthenticated:
 		if r.URL.Query().Get("redirect") == "1" && h.LoginURL != "" {
-			h.redirectToLogin(w, orig.URL)
+			h.redirectToLogin(w, orig)
 			return nil
 		}
 		return h.deny(w, r, &authcore.Error{Status: http.StatusUnauthorized, Code: "UNAUTHORIZED", Message: "Unauthorized"})

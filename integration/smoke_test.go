@@ -56,11 +56,26 @@ http://:%[2]d {
 	if code, body := get("/", "X-Auth-User-Name", "Mallory"); code != 401 || !strings.Contains(body, "UNAUTHORIZED") {
 		t.Fatalf("/ without session: %d %q", code, body)
 	}
-	req, _ := http.NewRequest("POST", base+"/api/auth/sign-up/email",
+	// The hosted portal is on by default and is the browsers' login page (D14).
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	req, _ := http.NewRequest("GET", base+"/reports?q=1", nil)
+	req.Header.Set("Accept", "text/html")
+	resp, err := noRedirect.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if want := base + "/api/auth/ui/sign-in?callbackURL=%2Freports%3Fq%3D1"; resp.StatusCode != 302 || resp.Header.Get("Location") != want {
+		t.Fatalf("browser without session: %d %q, want 302 to %q", resp.StatusCode, resp.Header.Get("Location"), want)
+	}
+	if code, body := get("/api/auth/ui/sign-in", "Accept", "text/html"); code != 200 || !strings.Contains(body, `<form id="sign-in"`) {
+		t.Fatalf("portal sign-in page: %d %.200q", code, body)
+	}
+	req, _ = http.NewRequest("POST", base+"/api/auth/sign-up/email",
 		strings.NewReader(`{"name":"Ada","email":"ada@example.com","password":"correct horse battery"}`))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Origin", base)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err = http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -128,7 +128,8 @@ func withCookies(cookie string, res apiResult) string {
 		if _, ok := jar[c.Name]; !ok {
 			order = append(order, c.Name)
 		}
-		if c.MaxAge < 0 || (c.Value == "" && c.MaxAge == 0 && strings.Contains(strings.ToLower(line), "max-age=0")) {
+		if c.MaxAge < 0 { // Max-Age=0 parses as -1: a deletion
+
 			delete(jar, c.Name)
 			continue
 		}

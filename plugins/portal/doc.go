@@ -67,6 +67,26 @@
 // The accent colour is applied through a generated stylesheet, /ui/assets/theme.<hash>.css,
 // never an inline style. All user-visible text is in strings.go.
 //
+// # Adding a page (for page authors)
+//
+//   - Routes: write func (p *Plugin) <area>Routes() []route in routes_<area>.go returning
+//     {method, path, handler} rows (path relative to /ui, exact match; GET also answers HEAD),
+//     and add one append line in routes() (routes.go).
+//   - Templates: templates/<page>.html defines "title" and "content"; the layout wraps them.
+//     Shared partials (templates/_partials.html): {{template "alert" .}} (the [role=alert]#error
+//     and flash), {{template "csrf" (.CSRF "<form>")}}, {{template "callback" .}},
+//     {{template "password-toggle" "<input id>"}}. Funcs: t "key", tf "key" args...,
+//     path "/page" "k" "v"..., asset "name.js". Extra scripts: set pageData.Scripts.
+//   - Handlers: d := p.page(w, r) (pageData: branding, user, CallbackURL, EnabledMethods,
+//     CSRF) embedded in the page's struct; p.render(w, r, status, "<page>", data);
+//     p.renderError(w, r, status, code); p.renderMessage(w, r, status, messageData{...}).
+//   - POSTs: first if !p.checkPost(w, r, "<form>") { return } (CSRF, Fetch Metadata, Origin,
+//     bounded form parsing), then res := p.api(r, method, "/api/path", body) and
+//     res.CopyCookies(w); on !res.OK() show errorText(res.Code) with res.Status.
+//   - Redirects: p.redirect(w, r, d.CallbackURL) for callbacks (re-validated, absolute);
+//     p.redirectUI(w, r, "/page", "callbackURL", p.callbackParam(r)) inside the portal.
+//   - Text: every string in strings.go; error codes as "error.<CODE>".
+//
 // The plugin declares no API endpoints, error codes, schema fields or rate limits of its own:
 // the API's rate limits apply to the calls its forms make.
 package portal

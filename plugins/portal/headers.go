@@ -36,7 +36,13 @@ func buildCSP(base *url.URL, trusted []string, logoOrigin string) string {
 // target; the redirect check still applies).
 func cspSource(pattern string) string {
 	scheme, rest, ok := strings.Cut(pattern, "://")
-	if !ok || scheme == "" {
+	if !ok { // a bare host pattern ("*.example.com") is a CSP host-source as it is
+		if validHostSource(pattern) {
+			return strings.ToLower(pattern)
+		}
+		return ""
+	}
+	if scheme == "" {
 		return ""
 	}
 	for _, c := range scheme {
@@ -49,15 +55,22 @@ func cspSource(pattern string) string {
 		return scheme + ":"
 	}
 	host, _, _ := strings.Cut(rest, "/")
-	if host == "" {
+	if !validHostSource(host) {
 		return ""
+	}
+	return scheme + "://" + strings.ToLower(host)
+}
+
+func validHostSource(host string) bool {
+	if host == "" {
+		return false
 	}
 	for _, c := range host {
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == ':' || c == '*' || c == '[' || c == ']') {
-			return ""
+			return false
 		}
 	}
-	return scheme + "://" + strings.ToLower(host)
+	return true
 }
 
 // setSecurityHeaders sets the headers of every /ui response. Pages are never cached;

@@ -10,7 +10,6 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/authcore"
 	"github.com/gatehouse-auth/gatehouse/authcore/authcoretest"
-	"github.com/gatehouse-auth/gatehouse/authcore/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/plugins/emailotp"
 	"github.com/gatehouse-auth/gatehouse/plugins/magiclink"
 	"github.com/gatehouse-auth/gatehouse/plugins/passkey"
@@ -562,8 +561,12 @@ func TestRateLimitShowsAsPage(t *testing.T) {
 	if r := h.Client().Post("/sign-in/email", map[string]any{"email": "ann@example.com", "password": pw}); r.StatusCode != 429 {
 		t.Fatalf("API after portal attempts: %d", r.StatusCode)
 	}
+	// The window passes: the form works again.
 	h.Clock.Advance(11 * time.Second)
-	_ = ratelimit.Rule{}
+	res := b.submit("/ui/sign-in", "sign-in", "/ui/sign-in", url.Values{"email": {"ann@example.com"}, "password": {pw}})
+	if res.StatusCode != 303 {
+		t.Fatalf("after the window: %d", res.StatusCode)
+	}
 }
 
 func TestHostileInput(t *testing.T) {
@@ -734,3 +737,27 @@ func (squatter) Register(r *authcore.Registrar) error {
 }
 
 var _ storage.Store = memStore()
+
+// A verification link that signs in a 2FA user hands over to /ui/two-factor with the
+// two_factor cookie and no session.
+func TestVerifyEmailTwoFactor(t *testing.T) {
+	h := newPortal(t, nil, authcoretest.WithPlugins(&twofactor.Plugin{SkipVerificationOnEnable: true}),
+		authcoretest.WithConfig(func(c *authcore.Config) {
+			c.EmailVerification.SendOnSignUp = true
+			c.EmailVerification.AutoSignInAfterVerification = true
+		}))
+	c, _ := h.SignUp("Dee", "dee@example.com", pw)
+	if r := c.Post("/two-factor/enable", map[string]any{"password": pw}); r.StatusCode != 200 {
+		t.Fatalf("enable: %d %s", r.StatusCode, r.Body)
+	}
+	msg := h.Sink.Wait(t, "verify-email", "dee@example.com")
+	u, _ := url.Parse(msg.Data.URL)
+	b := newBrowser(h)
+	res := b.get("/ui/verify-email?token=" + url.QueryEscape(u.Query().Get("token")) + "&callbackURL=/app")
+	if res.StatusCode != 303 || res.Header.Get("Location") != "/api/auth/ui/two-factor?callbackURL=%2Fapp" {
+		t.Fatalf("%d %q\n%s", res.StatusCode, res.Header.Get("Location"), res.Body)
+	}
+	if _, ok := res.SetCookie(h.Engine.CookieName("two_factor")); !ok || hasSessionCookie(h, res) {
+		t.Fatalf("cookies %v", res.Header.Values("Set-Cookie"))
+	}
+}

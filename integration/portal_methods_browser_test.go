@@ -11,11 +11,11 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/smtpsink"
 )
 
-// methodsGlobal is the global gatehouse block of the passwordless browser tests: the portal,
-// magic link and email code, and a real SMTP server on loopback as the mailer.
+// methodsGlobal is the global gatehouse block of the passwordless browser tests: magic link
+// and email code, and a real SMTP server on loopback as the mailer. The portal is on by
+// default.
 func methodsGlobal(sink *smtpsink.Sink) string {
-	return fmt.Sprintf(`portal
-		magic_link
+	return fmt.Sprintf(`magic_link
 		email_otp
 		mailer smtp {
 			host 127.0.0.1  port %d  tls none
@@ -141,8 +141,7 @@ func TestBrowserEmailOTPSignIn(t *testing.T) {
 func TestBrowserPhoneSignIn(t *testing.T) {
 	b := newBrowser(t)
 	sms := newMessageSink(t)
-	g := startBrowserGateway(t, fmt.Sprintf(`portal
-		phone_number {
+	g := startBrowserGateway(t, fmt.Sprintf(`phone_number {
 			sign_up_on_verification
 		}
 		sms webhook %s {

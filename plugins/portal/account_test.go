@@ -228,7 +228,7 @@ func TestAccountEmail(t *testing.T) {
 	var found bool
 	for _, m := range h.Sink.Messages() {
 		if m.To == "ann2@example.com" {
-			found = strings.Contains(m.Data.URL, url.QueryEscape("/api/auth/ui/account?done=email"))
+			found = strings.Contains(m.Data.URL, url.QueryEscape("/api/auth/ui/email-changed?email="))
 		}
 	}
 	if !found {

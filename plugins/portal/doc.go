@@ -36,6 +36,15 @@
 //	GET  /sign-in/passkey      passkey sign-in button (assets/passkey.js; needs JavaScript)
 //	GET  /account/passkeys     list; add (passkey.js), rename and delete forms
 //	POST /account/passkeys/rename, /account/passkeys/delete   /passkey/update-passkey, delete-passkey
+//	GET  /sign-in/magic-link, POST   asks /sign-in/magic-link (callbackURL absolute, errorCallbackURL
+//	                           /ui/error); "check your email" (#sent), the same for every address
+//	GET  /sign-in/email-otp, POST ?step=send|verify   code by email: /email-otp/send-verification-otp
+//	                           (type sign-in), then /sign-in/email-otp; resend button; 2FA → /two-factor
+//	GET  /sign-in/phone, POST ?step=send|verify   code by SMS: /phone-number/send-otp, then
+//	                           /phone-number/verify (signs in); 2FA → /two-factor
+//	GET  /email-changed?email=NEW  callbackURL of /change-email: "changed" when the signed-in
+//	                           address is NEW, "confirm the new address" after the old one's
+//	                           confirmation link, a neutral text when signed out; ?error=CODE shown
 //	GET  /assets/<name>.<hash>.<ext>   CSS/JS, immutable for a year
 //
 // Account (routes_account.go; signed-out browsers go to /sign-in?callbackURL=<the page>):
@@ -83,6 +92,10 @@
 // two-factor challenge offers "use a passkey" when the passkey plugin's
 // passkey_as_second_factor lists it among the user's methods (read with the two_factor
 // plugin's PendingMethods).
+// The three sign-in pages answer 404 while their plugin (magic-link, email-otp,
+// phone-number) is off, /email-changed while user.change_email is off. With the portal on,
+// the two-factor plugin's two_factor_page defaults to /ui/two-factor, so a magic link of a
+// 2FA user lands on the portal's challenge page.
 //
 // # Security
 //

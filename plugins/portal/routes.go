@@ -18,13 +18,11 @@ type route struct {
 func (p *Plugin) routes() []route {
 	var routes []route
 	routes = append(routes, p.coreRoutes()...)      // routes_core.go: index, sign-in/up/out, password reset, verify-email, error
+	routes = append(routes, p.methodRoutes()...)    // routes_methods.go: magic link, email code, phone code, /email-changed
 	routes = append(routes, p.twoFactorRoutes()...) // routes_twofactor.go: /two-factor challenge, /account/two-factor
 	routes = append(routes, p.passkeyRoutes()...)   // routes_passkey.go: /sign-in/passkey, /account/passkeys
-	// Other areas add their line below, e.g.:
-	// routes = append(routes, p.methodRoutes()...)    // magic link, email OTP, phone, passkey sign-in
-	// routes = append(routes, p.twoFactorRoutes()...) // /two-factor
-	routes = append(routes, p.accountRoutes()...) // routes_account.go: /account and its forms, /accept-invitation
-	routes = append(routes, p.adminRoutes()...)   // routes_admin.go: /admin, /admin/user and their forms
+	routes = append(routes, p.accountRoutes()...)   // routes_account.go: /account and its forms, /accept-invitation
+	routes = append(routes, p.adminRoutes()...)     // routes_admin.go: /admin, /admin/user and their forms
 	return routes
 }
 

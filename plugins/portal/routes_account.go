@@ -244,8 +244,8 @@ func (p *Plugin) accountPasswordPost(w http.ResponseWriter, r *http.Request) {
 	p.accountDone(w, r, res, "password")
 }
 
-// accountEmailPost asks for an email change (/change-email); the confirmation link comes
-// back to the account page.
+// accountEmailPost asks for an email change (/change-email); the confirmation link lands on
+// /email-changed, which tells "changed" from "now confirm the new address".
 func (p *Plugin) accountEmailPost(w http.ResponseWriter, r *http.Request) {
 	d, ok := p.accountPost(w, r, "change-email")
 	if !ok {
@@ -256,7 +256,7 @@ func (p *Plugin) accountEmailPost(w http.ResponseWriter, r *http.Request) {
 		p.accountInvalid(w, r, d, "MISSING_FIELDS")
 		return
 	}
-	res := p.api(r, http.MethodPost, "/change-email", map[string]any{"newEmail": email, "callbackURL": p.uiPath("/account", "done", "email")})
+	res := p.api(r, http.MethodPost, "/change-email", map[string]any{"newEmail": email, "callbackURL": p.uiPath("/email-changed", "email", email)})
 	if !res.OK() {
 		p.accountFailed(w, r, d, res)
 		return

@@ -24,7 +24,6 @@ import (
 	"github.com/gatehouse-auth/gatehouse/storage"
 )
 
-
 // newTwoFactorPortal is a portal with the real two_factor plugin (and extra plugins).
 func newTwoFactorPortal(t *testing.T, extra ...authcore.Plugin) *authcoretest.Harness {
 	t.Helper()
@@ -300,7 +299,6 @@ func TestTwoFactorChallengeCSRF(t *testing.T) {
 	res := b.submit("/ui/two-factor", "two-factor-backup", "/ui/two-factor/backup-code", url.Values{"backup-code": {u.backup[0]}})
 	wantLocation(t, res, "http://localhost:3000/")
 }
-
 
 var (
 	qrRe     = regexp.MustCompile(`<img id="totp-qr"[^>]*src="data:image/png;base64,([^"]+)"`)

@@ -27,9 +27,11 @@
 //     (a code can reach the user: a mailer, or with otp_channel sms an SMS sender and a
 //     verified phone number) and those other plugins add (authcore.TwoFactorChallenges).
 //     A sign-in by link (GET: magic link, verification link) is answered instead with 302 to
-//     two_factor_page?callbackURL=<the flow's callbackURL>, or, when two_factor_page is not
-//     set, to the flow's callbackURL (default "/") with twoFactorRedirect=true added — the
-//     app's page (or the portal, later) then offers the verify routes below.
+//     two_factor_page?callbackURL=<the flow's callbackURL>. When two_factor_page is not set
+//     and the hosted portal (plugin "portal") is on, that page is the portal's
+//     <base_path>/ui/two-factor; without the portal it is the flow's callbackURL (default
+//     "/") with twoFactorRedirect=true added — the app's page then offers the verify routes
+//     below.
 //
 // # Routes
 //
@@ -154,7 +156,8 @@
 //	        duration <duration>             # default 15m
 //	        disabled                        # turn the account lockout off
 //	    }
-//	    two_factor_page <path or URL>       # trusted; default: the flow's callbackURL
+//	    two_factor_page <path or URL>       # trusted; default: the portal's /ui/two-factor
+//	                                        # when the portal is on, else the flow's callbackURL
 //	}
 //
 // # Error codes

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"slices"
 
 	"github.com/gatehouse-auth/gatehouse/authcore"
 	"github.com/gatehouse-auth/gatehouse/storage"
@@ -58,7 +59,7 @@ func (p *Plugin) gate(c *authcore.Call, user storage.Record, opt authcore.SignIn
 }
 
 // redirectTarget is where a sign-in by link goes for its second factor: two_factor_page
-// with ?callbackURL=<callback>, or else the flow's callbackURL (default "/") with
+// (default: the portal's page, see twoFactorPage) with ?callbackURL=<callback>, or else the flow's callbackURL (default "/") with
 // twoFactorRedirect=true, the same signal the JSON answer carries. The pipeline has already
 // checked callbackURL against the trusted origins.
 func (p *Plugin) redirectTarget(c *authcore.Call) string {
@@ -74,10 +75,28 @@ func (p *Plugin) redirectTarget(c *authcore.Call) string {
 		u, _ := e.Origins().Resolve(e.BaseURL(), "/")
 		return u
 	}
-	if p.TwoFactorPage != "" {
-		return addQuery(abs(p.TwoFactorPage), "callbackURL", cb)
+	if page := p.twoFactorPage(); page != "" {
+		return addQuery(abs(page), "callbackURL", cb)
 	}
 	return addQuery(abs(cb), "twoFactorRedirect", "true")
+}
+
+// PortalPage is two_factor_page's default when the portal plugin (id "portal") is on: its
+// second-factor page, relative to the base path.
+const PortalPage = "/ui/two-factor"
+
+// twoFactorPage is two_factor_page, or, when it is not set and the engine runs the hosted
+// portal, the portal's page <base_path>/ui/two-factor (which verifies the code and then
+// follows callbackURL). Read at request time: the plugin list is complete only once the
+// engine is built, whatever the order of the plugins.
+func (p *Plugin) twoFactorPage() string {
+	if p.TwoFactorPage != "" {
+		return p.TwoFactorPage
+	}
+	if slices.Contains(p.engine.Plugins(), "portal") {
+		return p.engine.Config().BasePath + PortalPage
+	}
+	return ""
 }
 
 // addQuery sets one query parameter on an absolute URL.

@@ -113,7 +113,8 @@ type Plugin struct {
 	AccountLockout *AccountLockout `json:"account_lockout,omitempty"`
 	// TwoFactorPage is where a sign-in by link (a GET, such as a magic link or a verification
 	// link with auto sign-in) is sent when it needs the second factor: a path or a URL of a
-	// trusted origin. It gets ?callbackURL=<the flow's callback>. Default: the flow's
+	// trusted origin. It gets ?callbackURL=<the flow's callback>. Default: with the portal
+	// plugin on, the portal's page <base_path>/ui/two-factor; without it, the flow's
 	// callbackURL (default "/") with twoFactorRedirect=true added.
 	TwoFactorPage string `json:"two_factor_page,omitempty"`
 

@@ -1634,6 +1634,48 @@ func TestTwoFactorPage(t *testing.T) {
 	pendingIn(t, h, a.email, "totp", "otp")
 }
 
+// portalStub stands for the hosted portal plugin (id "portal") without importing it.
+type portalStub struct{}
+
+func (portalStub) ID() string                         { return "portal" }
+func (portalStub) Register(*authcore.Registrar) error { return nil }
+
+// With the portal on and two_factor_page unset, a sign-in by link goes to the portal's
+// second-factor page; an explicit two_factor_page still wins; without the portal the flow's
+// callbackURL gets twoFactorRedirect=true.
+func TestTwoFactorPagePortalDefault(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		plugin *twofactor.Plugin
+		portal bool
+		want   string
+	}{
+		{"portal default", &twofactor.Plugin{}, true, authcoretest.BaseURL + "/api/auth" + twofactor.PortalPage + "?callbackURL=%2Fapp"},
+		{"explicit page wins", &twofactor.Plugin{TwoFactorPage: "/mfa"}, true, authcoretest.BaseURL + "/mfa?callbackURL=%2Fapp"},
+		{"no portal", &twofactor.Plugin{}, false, authcoretest.BaseURL + "/app?twoFactorRedirect=true"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := []authcoretest.Option{authcoretest.WithPlugins(&magiclink.Plugin{})}
+			if tc.portal {
+				opts = append(opts, authcoretest.WithPlugins(portalStub{}))
+			}
+			h := newHarness(t, tc.plugin, opts...)
+			a := enrol(t, h, "alice@example.com")
+			if _, err := h.Engine.UpdateUser(context.Background(), a.id, storage.Record{"emailVerified": true}); err != nil {
+				t.Fatal(err)
+			}
+			c := h.Client()
+			wantOK(t, c.Post(magiclink.PathSignInMagicLink, map[string]any{"email": a.email, "callbackURL": "/app"}))
+			m := lastMessage(t, h, "magic-link", a.email, 0)
+			r := c.Get(serverURL(t, h, m.Data.URL))
+			if r.StatusCode != http.StatusFound || r.Header.Get("Location") != tc.want {
+				t.Fatalf("%d Location %q, want %q", r.StatusCode, r.Header.Get("Location"), tc.want)
+			}
+			noSessionCookie(t, r)
+		})
+	}
+}
+
 // ---------------------------------------------------------------------------------------
 // hostile input, rate limit, options
 // ---------------------------------------------------------------------------------------

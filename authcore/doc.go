@@ -45,6 +45,23 @@
 // [Registrar]. Duplicates fail at start-up naming both plugins. Plugins register — and their
 // hooks run — in dependency order, then by plugin ID: never map order (D10).
 //
+// Order, precisely. The core registers first (it declares no hooks). Then each plugin's
+// Register runs once: a plugin implementing [Dependent] comes after every plugin it names,
+// and otherwise plugins go in ascending ID order — the order they are passed in (or listed
+// in the Caddyfile) never matters, so it is the same across restarts and nodes. That
+// registration order is [Engine.Plugins]. At request time every stage runs its entries in
+// registration order, and within one plugin in the order Register declared them: request
+// interceptors, path middlewares, before hooks, after hooks, response interceptors. A
+// before hook that answers (or fails) skips the later before hooks and the endpoint; the
+// after hooks still run after an answer. Session gates run in registration order too.
+// Gateway authenticators are the exception: they run by their Order* position.
+//
+// Coordination. [Dependent] (DependsOn) orders and checks: start-up fails naming the plugin
+// and the missing dependency, and a cycle fails naming it. [Registrar.Requires] only checks,
+// after every plugin registered (for a dependency used at request time). A plugin publishes
+// its Go API with [Registrar.Provide]; others reach it with [PluginAPI] (or
+// [Engine.Plugin]) — never through package globals.
+//
 // # Sessions
 //
 // Session tokens are stored only as SHA-256 hashes; listings show opaque handles (D3).

@@ -222,6 +222,9 @@ func New(cfg Config, opts ...Option) (*Engine, error) {
 		}
 		e.reg.plugins = append(e.reg.plugins, p.ID())
 	}
+	if err := e.reg.checkRequires(); err != nil {
+		return nil, fmt.Errorf("authcore: %w", err)
+	}
 	if err := e.reg.schema.Validate(); err != nil {
 		return nil, fmt.Errorf("authcore: schema: %w", err)
 	}

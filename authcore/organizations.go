@@ -45,14 +45,12 @@ type Admins interface {
 
 // Organizations returns the organization plugin's API, or nil when it is not enabled.
 func (e *Engine) Organizations() Organizations {
-	v, _ := e.Plugin(OrganizationID)
-	o, _ := v.(Organizations)
+	o, _ := PluginAPI[Organizations](e, OrganizationID)
 	return o
 }
 
 // Admins returns the admin plugin's API, or nil when it is not enabled.
 func (e *Engine) Admins() Admins {
-	v, _ := e.Plugin(AdminID)
-	a, _ := v.(Admins)
+	a, _ := PluginAPI[Admins](e, AdminID)
 	return a
 }

@@ -192,6 +192,7 @@ type registry struct {
 	verifyEmailOwner  string
 	conflicts         []uniqueConflict  // see conflicts.go
 	credentials       []credentialModel // see claim.go
+	requires          []requirement     // see requires.go
 }
 
 type reservedPrefix struct {

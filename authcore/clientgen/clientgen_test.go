@@ -134,18 +134,22 @@ func TestGenerateGolden(t *testing.T) {
 // TestGeneratedClientWithBetterAuth loads the generated JavaScript module into the official
 // better-auth client (createAuthClient) under Node and calls every action against the
 // harness server. It needs node and an installed better-auth: interop/node_modules of this
-// checkout, or the directory in GATEHOUSE_NODE_MODULES; it is skipped without them.
+// checkout (./test.sh installs it), or the directory in GATEHOUSE_NODE_MODULES. Like the
+// interop test it fails without them, unless GATEHOUSE_SKIP_INTEROP=1.
 func TestGeneratedClientWithBetterAuth(t *testing.T) {
+	if os.Getenv("GATEHOUSE_SKIP_INTEROP") == "1" {
+		t.Skip("GATEHOUSE_SKIP_INTEROP=1")
+	}
 	node, err := exec.LookPath("node")
 	if err != nil {
-		t.Skip("node not installed")
+		t.Fatalf("node not found (%v): install Node.js 20+ or set GATEHOUSE_SKIP_INTEROP=1", err)
 	}
 	mods := os.Getenv("GATEHOUSE_NODE_MODULES")
 	if mods == "" {
 		mods, _ = filepath.Abs("../../interop/node_modules")
 	}
 	if _, err := os.Stat(filepath.Join(mods, "better-auth", "package.json")); err != nil {
-		t.Skipf("better-auth is not installed in %s (npm ci in interop/, or set GATEHOUSE_NODE_MODULES)", mods)
+		t.Fatalf("better-auth is not installed in %s: run `npm ci --prefix interop` (./test.sh does), set GATEHOUSE_NODE_MODULES, or GATEHOUSE_SKIP_INTEROP=1", mods)
 	}
 	h := authcoretest.New(t, authcoretest.WithPlugins(notesPlugin{}))
 	js, err := clientgen.Generate(h.Engine, "test-notes", clientgen.Options{JS: true})

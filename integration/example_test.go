@@ -113,7 +113,8 @@ func TestExamplePlugin(t *testing.T) {
 	}
 	for i, want := range []struct{ action, ua string }{{"sign-in", "example-test/2"}, {"sign-up", "example-test/1"}} {
 		e, _ := entries[i].(map[string]any)
-		if e["action"] != want.action || e["userAgent"] != want.ua || (e["ip"] != "127.0.0.1" && e["ip"] != "::1") {
+		if e["action"] != want.action || e["userAgent"] != want.ua || (e["ip"] != "127.0.0.1" && e["ip"] != "::1") ||
+			(want.action == "sign-in") != (e["method"] == "email") {
 			t.Fatalf("entry %d: %v, want %s by %s from loopback", i, e, want.action, want.ua)
 		}
 	}

@@ -40,31 +40,58 @@ func newH(t *testing.T, p *auditlog.Plugin, opts ...authcoretest.Option) *authco
 	}, opts...)...)
 }
 
-// testSignIn is another plugin: /sign-in/test signs the named user in through Call.SignIn,
-// /sign-in/test-pending answers without a session (like a magic-link request).
+// testSignIn is another plugin: /sign-in/test signs the named user in through Call.SignIn
+// (unless its gate answers {"challenge": true} with a challenge, as two-factor does);
+// /sign-in/test-pending answers without a session (like a magic-link request); /test/verify
+// signs in outside /sign-in/ (like /magic-link/verify); /test/reissue starts a session for
+// the caller without SignIn (like a re-issued session), which is not a sign-in.
 type testSignIn struct{}
 
 func (testSignIn) ID() string { return "test-sign-in" }
 
 func (testSignIn) Register(r *authcore.Registrar) error {
 	e := r.Engine()
-	if err := r.Endpoint(authcore.Endpoint{Method: "POST", Path: "/sign-in/test",
-		Body: []authcore.Param{authcore.String("email").Req()},
-		Handler: func(c *authcore.Call) (any, error) {
+	signIn := func(method string) authcore.HandlerFunc {
+		return func(c *authcore.Call) (any, error) {
 			u, err := e.UserByEmail(c.Context(), c.Body.String("email"))
 			if err != nil || u == nil {
 				return nil, authcore.NewError(http.StatusUnauthorized, "no such user")
 			}
-			s, err := c.SignIn(u, authcore.SignInOptions{Method: "test"})
+			s, err := c.SignIn(u, authcore.SignInOptions{Method: method})
 			if err != nil {
 				return nil, err
 			}
 			return map[string]any{"token": s.Token}, nil
-		}}); err != nil {
-		return err
+		}
 	}
-	return r.Endpoint(authcore.Endpoint{Method: "POST", Path: "/sign-in/test-pending", BodyOptional: true,
-		Handler: func(*authcore.Call) (any, error) { return map[string]any{"status": true}, nil }})
+	// Registered after audit-log's gate (plugins register by ID), so audit-log has already
+	// seen the sign-in when this one interrupts it.
+	r.SessionGate(func(c *authcore.Call, _ storage.Record, _ authcore.SignInOptions) error {
+		if c.Body.Bool("challenge") {
+			return &authcore.Interrupt{Response: map[string]any{"twoFactorRedirect": true}}
+		}
+		return nil
+	})
+	body := []authcore.Param{authcore.String("email").Req(), authcore.Bool("challenge")}
+	for _, ep := range []authcore.Endpoint{
+		{Method: "POST", Path: "/sign-in/test", Body: body, Handler: signIn("test")},
+		{Method: "POST", Path: "/test/verify", Body: body, Handler: signIn("test-verify")},
+		{Method: "POST", Path: "/sign-in/test-pending", BodyOptional: true,
+			Handler: func(*authcore.Call) (any, error) { return map[string]any{"status": true}, nil }},
+		{Method: "POST", Path: "/test/reissue", Auth: authcore.AuthSession, BodyOptional: true,
+			Handler: func(c *authcore.Call) (any, error) {
+				s, _ := c.Session()
+				if _, err := c.StartSession(s.User, false); err != nil {
+					return nil, err
+				}
+				return map[string]any{"status": true}, nil
+			}},
+	} {
+		if err := r.Endpoint(ep); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func wantCode(t *testing.T, r *authcoretest.Response, status int, code string) {
@@ -157,7 +184,9 @@ func TestEveryHookRecordsOneEntry(t *testing.T) {
 	r = c.Post(authcore.PathSignInEmail, map[string]any{"email": "ada@example.com", "password": pw},
 		"User-Agent", "ua-signin", "X-Test-IP", "2001:db8::7")
 	want200(t, r)
-	wantOne(t, h, ada, 1, auditlog.ActionSignIn, authcore.PathSignInEmail, "2001:db8::7", "ua-signin")
+	if e := wantOne(t, h, ada, 1, auditlog.ActionSignIn, authcore.PathSignInEmail, "2001:db8::7", "ua-signin"); e.String("method") != "email" {
+		t.Fatalf("sign-in method %q", e.String("method"))
+	}
 	if got := userOf(t, h, "ada@example.com").Time(auditlog.FieldLastSeenAt); !got.Equal(h.Clock.Now()) {
 		t.Fatalf("lastSeenAt %v, want %v", got, h.Clock.Now())
 	}
@@ -175,9 +204,30 @@ func TestEveryHookRecordsOneEntry(t *testing.T) {
 		t.Fatalf("a sign-in route without a session recorded something: %d entries", n)
 	}
 	want200(t, c.Post("/sign-in/test", map[string]any{"email": "ada@example.com"}, "User-Agent", "ua-plugin", "X-Test-IP", "198.51.100.9"))
-	wantOne(t, h, ada, 2, auditlog.ActionSignIn, "/sign-in/test", "198.51.100.9", "ua-plugin")
+	if e := wantOne(t, h, ada, 2, auditlog.ActionSignIn, "/sign-in/test", "198.51.100.9", "ua-plugin"); e.String("method") != "test" {
+		t.Fatalf("sign-in method %q", e.String("method"))
+	}
 	if got := userOf(t, h, "ada@example.com").Time(auditlog.FieldLastSeenAt); !got.Equal(h.Clock.Now()) {
 		t.Fatalf("lastSeenAt after a plugin sign-in %v, want %v", got, h.Clock.Now())
+	}
+	// A sign-in a later gate interrupts (a two-factor challenge) records nothing; the call
+	// that completes it, outside /sign-in/, records one.
+	h.Clock.Advance(time.Minute)
+	r = c.Post("/sign-in/test", map[string]any{"email": "ada@example.com", "challenge": true})
+	if want200(t, r); r.Object()["twoFactorRedirect"] != true {
+		t.Fatalf("challenge: %s", r.Body)
+	}
+	if n := len(entries(h, ada)); n != 3 {
+		t.Fatalf("an interrupted sign-in recorded something: %d entries", n)
+	}
+	want200(t, c.Post("/test/verify", map[string]any{"email": "ada@example.com"}, "User-Agent", "ua-verify", "X-Test-IP", "198.51.100.10"))
+	if e := wantOne(t, h, ada, 3, auditlog.ActionSignIn, "/test/verify", "198.51.100.10", "ua-verify"); e.String("method") != "test-verify" {
+		t.Fatalf("sign-in method %q", e.String("method"))
+	}
+	// A session started without SignIn is not a sign-in.
+	want200(t, c.Post("/test/reissue", nil))
+	if n := len(entries(h, ada)); n != 4 {
+		t.Fatalf("a re-issued session recorded something: %d entries", n)
 	}
 
 	// Change password: a wrong current password records nothing, the right one one entry.
@@ -189,14 +239,14 @@ func TestEveryHookRecordsOneEntry(t *testing.T) {
 	r = c.Post(authcore.PathChangePassword, map[string]any{"currentPassword": pw, "newPassword": pw2},
 		"User-Agent", "ua-change", "X-Test-IP", "203.0.113.2")
 	want200(t, r)
-	wantOne(t, h, ada, 3, auditlog.ActionChangePassword, authcore.PathChangePassword, "203.0.113.2", "ua-change")
+	wantOne(t, h, ada, 4, auditlog.ActionChangePassword, authcore.PathChangePassword, "203.0.113.2", "ua-change")
 
 	h.Clock.Advance(time.Minute)
 	want200(t, c.Post(authcore.PathSignOut, nil, "User-Agent", "ua-signout", "X-Test-IP", "203.0.113.3"))
-	wantOne(t, h, ada, 4, auditlog.ActionSignOut, authcore.PathSignOut, "203.0.113.3", "ua-signout")
+	wantOne(t, h, ada, 5, auditlog.ActionSignOut, authcore.PathSignOut, "203.0.113.3", "ua-signout")
 	// Signing out without a session records nothing.
 	want200(t, c.Post(authcore.PathSignOut, nil))
-	if n := len(entries(h, ada)); n != 5 {
+	if n := len(entries(h, ada)); n != 6 {
 		t.Fatalf("a sign-out without a session recorded something: %d entries", n)
 	}
 
@@ -212,11 +262,11 @@ func TestEveryHookRecordsOneEntry(t *testing.T) {
 	r = c.Post(authcore.PathResetPassword, map[string]any{"token": msgs[0].Data.Token, "newPassword": pw},
 		"User-Agent", "ua-reset", "X-Test-IP", "203.0.113.4")
 	want200(t, r)
-	wantOne(t, h, ada, 5, auditlog.ActionResetPassword, authcore.PathResetPassword, "203.0.113.4", "ua-reset")
+	wantOne(t, h, ada, 6, auditlog.ActionResetPassword, authcore.PathResetPassword, "203.0.113.4", "ua-reset")
 	// The token is spent: a replay records nothing.
 	r = c.Post(authcore.PathResetPassword, map[string]any{"token": msgs[0].Data.Token, "newPassword": pw2})
 	wantCode(t, r, http.StatusBadRequest, "INVALID_TOKEN")
-	if n := len(entries(h, ada)); n != 6 {
+	if n := len(entries(h, ada)); n != 7 {
 		t.Fatalf("a replayed reset recorded something: %d entries", n)
 	}
 }
@@ -511,6 +561,7 @@ func TestHostileHeaders(t *testing.T) {
 	h := newH(t, nil)
 	c, _ := h.SignUp("Ada", "ada@example.com", pw)
 	ada := userOf(t, h, "ada@example.com").ID()
+	h.Clock.Advance(time.Second)
 	want200(t, c.Post(authcore.PathSignInEmail, map[string]any{"email": "ada@example.com", "password": pw},
 		"User-Agent", strings.Repeat("é", 20000)))
 	// Go's HTTP client will not send invalid UTF-8 in User-Agent; other clients can, so the

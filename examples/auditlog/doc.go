@@ -8,15 +8,16 @@
 //
 // # Schema
 //
-//   - model auditEntry: userId (→ user, cascade on delete; indexed), action, route, ip,
-//     userAgent (at most 512 bytes kept), createdAt (indexed).
+//   - model auditEntry: userId (→ user, cascade on delete; indexed), action, route, method
+//     (of a sign-in: "email", "magic-link", "two-factor", ...), ip, userAgent (at most 512
+//     bytes kept), createdAt (indexed).
 //   - user.lastSeenAt (date, server-only: clients read it, never set it), stamped on every
 //     recorded sign-in.
 //
 // # Endpoints
 //
 //   - GET /audit-log/list?limit=&offset= (session required): {"entries":[{id, action,
-//     route, ip, userAgent, createdAt}], "total": n}, newest first; limit 1–100 (default
+//     route, method, ip, userAgent, createdAt}], "total": n}, newest first; limit 1–100 (default
 //     20), offset ≥ 0 (default 0). limit above 100 is 400 AUDIT_LOG_LIMIT_TOO_LARGE; any
 //     other bad value 400 AUDIT_LOG_INVALID_PAGINATION (a non-number 400 VALIDATION_ERROR).
 //   - POST /audit-log/clear (fresh session: 403 SESSION_NOT_FRESH otherwise): deletes the
@@ -27,9 +28,14 @@
 // After hooks (successful calls only) record:
 //
 //   - sign-up: /sign-up/email (also when sign-up does not sign in);
-//   - sign-in: every route under /sign-in/ (the core's email sign-in and every plugin's)
-//     when it created a session — a magic-link request or a two-factor challenge records
-//     nothing; the user's lastSeenAt is set to the same time;
+//   - sign-in: every call in which Call.SignIn created a session, whatever the route — the
+//     core's /sign-in/email, every plugin's /sign-in/..., and sign-ins completed elsewhere
+//     (/magic-link/verify, /two-factor/verify-*, /passkey/verify-authentication, verify-email
+//     with auto sign-in). A session gate (which never refuses) marks the call; the after
+//     hook records it when a session was created, so a magic-link request or a two-factor
+//     challenge records nothing, and sessions started without SignIn (re-issued after a
+//     password change, admin impersonation) are not sign-ins. The user's lastSeenAt is set
+//     to the same time;
 //   - sign-out: /sign-out with a session;
 //   - change-password: /change-password;
 //   - reset-password: /reset-password (a before hook finds the user from the token before the

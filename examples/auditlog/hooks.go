@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse-auth/gatehouse/authcore"
+	"github.com/gatehouse-auth/gatehouse/storage"
 )
 
 // registerHooks records the actions with after hooks: they run only when the endpoint
@@ -23,24 +24,37 @@ import (
 // full a job is dropped (and logged).
 func (p *Plugin) registerHooks(r *authcore.Registrar) {
 	r.After(authcore.MatchPath(authcore.PathSignUpEmail), func(c *authcore.Call) error {
-		p.recordCall(c, ActionSignUp, signedUpUser(c))
+		p.recordCall(c, ActionSignUp, signedUpUser(c), "")
+		return nil
+	})
+	// A sign-in is any call in which Call.SignIn created a session — the core's email
+	// sign-in, every plugin's /sign-in/... route, and the sign-ins that finish elsewhere
+	// (/magic-link/verify, /two-factor/verify-*, /passkey/verify-authentication, verify-email
+	// with auto sign-in). The session gate sees every Call.SignIn and only marks the call
+	// (it never refuses); the after hook records it if a session was really created: a
+	// two-factor challenge creates none, and a refusing gate (a ban) fails the call so no
+	// after hook runs. Sessions started without SignIn (re-issued after a password change,
+	// admin impersonation) are not sign-ins and are not marked.
+	r.SessionGate(func(c *authcore.Call, _ storage.Record, opt authcore.SignInOptions) error {
+		c.Request = c.Request.WithContext(context.WithValue(c.Context(), signInKey{}, opt.Method))
 		return nil
 	})
 	r.After(signInMatcher, func(c *authcore.Call) error {
-		p.recordCall(c, ActionSignIn, c.NewSession.UserID())
+		method, _ := c.Context().Value(signInKey{}).(string)
+		p.recordCall(c, ActionSignIn, c.NewSession.UserID(), method)
 		return nil
 	})
 	// The sign-out handler resolved the session before revoking it; c.Session returns that
 	// resolved value (it does not read storage again).
 	r.After(authcore.MatchPath(authcore.PathSignOut), func(c *authcore.Call) error {
 		if s, _ := c.Session(); s != nil {
-			p.recordCall(c, ActionSignOut, s.UserID())
+			p.recordCall(c, ActionSignOut, s.UserID(), "")
 		}
 		return nil
 	})
 	r.After(authcore.MatchPath(authcore.PathChangePassword), func(c *authcore.Call) error {
 		if s, _ := c.Session(); s != nil {
-			p.recordCall(c, ActionChangePassword, s.UserID())
+			p.recordCall(c, ActionChangePassword, s.UserID(), "")
 		}
 		return nil
 	})
@@ -68,7 +82,7 @@ func (p *Plugin) registerHooks(r *authcore.Registrar) {
 	})
 	r.After(authcore.MatchPath(authcore.PathResetPassword), func(c *authcore.Call) error {
 		if id, _ := c.Context().Value(resetUserKey{}).(string); id != "" {
-			p.recordCall(c, ActionResetPassword, id)
+			p.recordCall(c, ActionResetPassword, id, "")
 		}
 		return nil
 	})
@@ -76,15 +90,16 @@ func (p *Plugin) registerHooks(r *authcore.Registrar) {
 
 type resetUserKey struct{}
 
-// signInMatcher selects the calls that signed a user in: the core's /sign-in/email and every
-// plugin sign-in under /sign-in/ (username, email-otp, phone-number, anonymous, passkey...),
-// and only when a session was actually created — /sign-in/magic-link only sends an email,
-// and a sign-in answered with a two-factor challenge creates no session yet.
+type signInKey struct{}
+
+// signInMatcher selects the calls in which Call.SignIn created a session, except sign-up
+// (recorded as such).
 func signInMatcher(c *authcore.Call) bool {
-	if c.NewSession == nil {
+	if c.NewSession == nil || c.Route == authcore.PathSignUpEmail || strings.HasPrefix(c.Route, "/sign-up/") {
 		return false
 	}
-	return c.Route == authcore.PathSignInEmail || strings.HasPrefix(c.Route, "/sign-in/")
+	_, signedIn := c.Context().Value(signInKey{}).(string)
+	return signedIn
 }
 
 // signedUpUser is the id of the user a sign-up created: the new session's user, or, when
@@ -103,7 +118,7 @@ func signedUpUser(c *authcore.Call) string {
 }
 
 // recordCall records an action of the call's client.
-func (p *Plugin) recordCall(c *authcore.Call, action, userID string) {
-	p.Record(Entry{UserID: userID, Action: action, Route: c.Route, IP: c.ClientIP(),
+func (p *Plugin) recordCall(c *authcore.Call, action, userID, method string) {
+	p.Record(Entry{UserID: userID, Action: action, Route: c.Route, Method: method, IP: c.ClientIP(),
 		UserAgent: c.UserAgent(), At: c.Engine().Clock().Now()})
 }

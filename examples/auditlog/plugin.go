@@ -120,8 +120,11 @@ func (p *Plugin) setup() error {
 
 // Entry is one recorded action, as other plugins and Go callers see it.
 type Entry struct {
-	UserID, Action, Route, IP, UserAgent string
-	At                                   time.Time
+	UserID, Action string
+	// Route is the API route of the call; Method the sign-in method of a sign-in ("email",
+	// "magic-link", "two-factor", ...).
+	Route, Method, IP, UserAgent string
+	At                           time.Time
 }
 
 // Record queues an entry for writing after the response, if its action is enabled. It is
@@ -150,7 +153,7 @@ func (p *Plugin) write(ctx context.Context, e Entry) error {
 		return err
 	}
 	rec := storage.Record{"id": id, "userId": e.UserID, "action": e.Action, "createdAt": e.At}
-	for k, v := range map[string]string{"route": e.Route, "ip": e.IP, "userAgent": clip(e.UserAgent, maxUserAgent)} {
+	for k, v := range map[string]string{"route": e.Route, "method": e.Method, "ip": e.IP, "userAgent": clip(e.UserAgent, maxUserAgent)} {
 		if v != "" {
 			rec[k] = v
 		}

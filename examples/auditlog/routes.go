@@ -34,6 +34,7 @@ var entrySchema = map[string]any{
 		"id":        map[string]any{"type": "string"},
 		"action":    map[string]any{"type": "string", "enum": AllActions},
 		"route":     map[string]any{"type": "string"},
+		"method":    map[string]any{"type": "string"},
 		"ip":        map[string]any{"type": "string"},
 		"userAgent": map[string]any{"type": "string"},
 		"createdAt": map[string]any{"type": "string", "format": "date-time"},

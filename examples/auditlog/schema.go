@@ -25,6 +25,8 @@ func registerSchema(r *authcore.Registrar) error {
 		{Name: "action", Type: storage.TypeString, Required: true},
 		// route is the API route that produced the entry ("/sign-in/username").
 		{Name: "route", Type: storage.TypeString},
+		// method is the sign-in method of a sign-in ("email", "two-factor", "passkey").
+		{Name: "method", Type: storage.TypeString},
 		{Name: "ip", Type: storage.TypeString},
 		{Name: "userAgent", Type: storage.TypeString},
 		// The storage contract has no composite (userId, createdAt) index: userId is

@@ -52,7 +52,7 @@ func TestExamplePlugin(t *testing.T) {
 	respond "hello"
 }
 `, base)
-	startBinary(t, bin, cf, base+"/health")
+	srv := startBinary(t, bin, cf, base+"/health")
 
 	jar, _ := cookiejar.New(nil)
 	client := &http.Client{Jar: jar, Timeout: 10 * time.Second}
@@ -129,6 +129,86 @@ func TestExamplePlugin(t *testing.T) {
 	if _, m = call("GET", "/get-session", ""); m["user"].(map[string]any)["lastSeenAt"] == nil {
 		t.Fatalf("get-session: no lastSeenAt: %v", m)
 	}
+
+	// The front-end side: `client-plugin` writes the Better Auth client plugin of audit-log
+	// from this config, and the official better-auth client calls the plugin's endpoint
+	// through it (authClient.auditLog.list).
+	checkGeneratedClient(t, bin, srv, base)
+}
+
+// checkGeneratedClient generates audit-log's client plugin with the binary and drives it
+// with the official better-auth client under Node (interop/node_modules, which ./test.sh
+// installs; GATEHOUSE_SKIP_INTEROP=1 skips this part, as it does the interop test).
+func checkGeneratedClient(t *testing.T, bin string, srv *Server, base string) {
+	if os.Getenv("GATEHOUSE_SKIP_INTEROP") == "1" {
+		t.Log("GATEHOUSE_SKIP_INTEROP=1: the generated client is not run")
+		return
+	}
+	interop, err := filepath.Abs(filepath.Join("..", "interop"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(interop, "node_modules", "better-auth", "package.json")); err != nil {
+		t.Fatalf("interop/node_modules is missing (%v): run `npm ci --prefix interop` (./test.sh does) or set GATEHOUSE_SKIP_INTEROP=1", err)
+	}
+	// The module lives inside interop/ so that Node resolves better-auth from there.
+	dir, err := os.MkdirTemp(interop, ".generated-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	client := filepath.Join(dir, "audit-log-client.mjs")
+	gen := exec.Command(bin, "client-plugin", "audit-log", "--config", srv.Config, "--adapter", "caddyfile", "--out", client)
+	gen.Dir, gen.Env = srv.Dir, srv.Env()
+	if out, err := gen.CombinedOutput(); err != nil {
+		t.Fatalf("client-plugin audit-log: %v\n%s", err, out)
+	}
+	script := filepath.Join(dir, "run.mjs")
+	if err := os.WriteFile(script, []byte(`
+import { createAuthClient } from "better-auth/client";
+import { CookieJar, jarFetch } from "../lib/helpers.mjs";
+import { auditLogClient } from "./audit-log-client.mjs";
+
+const jar = new CookieJar();
+const client = createAuthClient({ baseURL: process.env.GATEHOUSE_URL, plugins: [auditLogClient()], fetchOptions: { customFetchImpl: jarFetch(jar) } });
+const signIn = await client.signIn.email({ email: "ada@example.com", password: "correct horse battery" });
+if (signIn.error) throw new Error("sign-in: " + JSON.stringify(signIn.error));
+const list = await client.auditLog.list({ limit: 1 });
+const tooMany = await client.auditLog.list({ limit: 101 });
+console.log(JSON.stringify({ list: list.data, error: list.error, tooMany: tooMany.error }));
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	node := exec.Command("node", script)
+	node.Dir = interop
+	node.Env = append(os.Environ(), "GATEHOUSE_URL="+base)
+	out, err := node.CombinedOutput()
+	if err != nil {
+		t.Fatalf("node with the generated client: %v\n%s", err, out)
+	}
+	var got struct {
+		List struct {
+			Entries []map[string]any `json:"entries"`
+			Total   float64          `json:"total"`
+		} `json:"list"`
+		Error   any `json:"error"`
+		TooMany struct {
+			Status float64 `json:"status"`
+			Code   string  `json:"code"`
+		} `json:"tooMany"`
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &got); err != nil {
+		t.Fatalf("node output: %v\n%s", err, out)
+	}
+	// At least sign-up and sign-in (the sign-in just made is written after its response, so
+	// it may or may not be there yet); limit 1 gives the newest, a sign-in either way.
+	if got.Error != nil || got.List.Total < 2 || len(got.List.Entries) != 1 || got.List.Entries[0]["action"] != "sign-in" {
+		t.Fatalf("authClient.auditLog.list: %s", out)
+	}
+	if got.TooMany.Status != 400 || got.TooMany.Code != "AUDIT_LOG_LIMIT_TOO_LARGE" {
+		t.Fatalf("authClient.auditLog.list({limit: 101}): %s", out)
+	}
 }
 
 // buildExample builds examples/cmd once, for this test only (TestMain builds the stock binary
@@ -146,38 +226,4 @@ func buildExample(t *testing.T) string {
 		t.Fatalf("building examples/cmd: %v", err)
 	}
 	return bin
-}
-
-// startBinary is StartServer for another binary: the same directory layout, environment,
-// readiness wait and cleanup (Server.Stop ends only the process it started).
-func startBinary(t *testing.T, bin, caddyfile, readyURL string) *Server {
-	t.Helper()
-	s := &Server{t: t, Dir: t.TempDir()}
-	s.Admin = fmt.Sprintf("127.0.0.1:%d", freePorts(t, 1)[0])
-	s.Config = filepath.Join(s.Dir, "Caddyfile")
-	if err := os.WriteFile(s.Config, []byte(strings.ReplaceAll(caddyfile, "{ADMIN}", s.Admin)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	s.cmd = exec.Command(bin, "run", "--config", s.Config, "--adapter", "caddyfile")
-	s.cmd.Dir, s.cmd.Env = s.Dir, s.Env()
-	s.cmd.Stdout, s.cmd.Stderr = lockedWriter{s}, lockedWriter{s}
-	if err := s.cmd.Start(); err != nil {
-		t.Fatalf("starting %s: %v", bin, err)
-	}
-	t.Cleanup(s.Stop)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(readyURL)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return s
-			}
-			err = fmt.Errorf("status %d", resp.StatusCode)
-		}
-		if time.Now().After(deadline) || s.cmd.ProcessState != nil {
-			t.Fatalf("%s did not come up at %s: %v\n%s", bin, readyURL, err, s.Output())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }

@@ -118,17 +118,23 @@ func (w lockedWriter) Write(p []byte) (int, error) {
 // answers, and stops the process at cleanup.
 func StartServer(t testing.TB, caddyfile, readyURL string) *Server {
 	t.Helper()
+	return startBinary(t, binary, caddyfile, readyURL)
+}
+
+// startBinary is StartServer for any gatehouse-like binary (examples/cmd too).
+func startBinary(t testing.TB, bin, caddyfile, readyURL string) *Server {
+	t.Helper()
 	s := &Server{t: t, Dir: t.TempDir()}
 	s.Admin = fmt.Sprintf("127.0.0.1:%d", freePorts(t, 1)[0])
 	s.Config = filepath.Join(s.Dir, "Caddyfile")
 	if err := os.WriteFile(s.Config, []byte(strings.ReplaceAll(caddyfile, "{ADMIN}", s.Admin)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s.cmd = exec.Command(binary, "run", "--config", s.Config, "--adapter", "caddyfile")
+	s.cmd = exec.Command(bin, "run", "--config", s.Config, "--adapter", "caddyfile")
 	s.cmd.Dir, s.cmd.Env = s.Dir, s.Env()
 	s.cmd.Stdout, s.cmd.Stderr = lockedWriter{s}, lockedWriter{s}
 	if err := s.cmd.Start(); err != nil {
-		t.Fatalf("starting gatehouse: %v", err)
+		t.Fatalf("starting %s: %v", bin, err)
 	}
 	t.Cleanup(s.Stop)
 	deadline := time.Now().Add(30 * time.Second)
@@ -142,7 +148,7 @@ func StartServer(t testing.TB, caddyfile, readyURL string) *Server {
 			err = fmt.Errorf("status %d", resp.StatusCode)
 		}
 		if time.Now().After(deadline) || s.cmd.ProcessState != nil {
-			t.Fatalf("gatehouse did not come up at %s: %v\n%s", readyURL, err, s.Output())
+			t.Fatalf("%s did not come up at %s: %v\n%s", bin, readyURL, err, s.Output())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

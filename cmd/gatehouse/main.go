@@ -23,6 +23,7 @@
 //	gatehouse apikey list [--user <user>]
 //	gatehouse apikey revoke <key-id>
 //	gatehouse secret generate
+//	gatehouse openapi --config <path> [--adapter <name>] [--output <file>]   (offline: prints the OpenAPI document)
 //	gatehouse version [--json]        (also: gatehouse modules)
 //
 // The user, session and apikey commands take --address <addr> (host:port or unix/<path>), or

@@ -194,6 +194,11 @@ func TestRealResponsesMatchTheirSchemas(t *testing.T) {
 		{"POST", authcore.PathSignUpEmail, map[string]any{"name": "Ann", "email": "ann@example.com", "password": password}, 422},
 		{"POST", authcore.PathSignUpEmail, map[string]any{"name": 5}, 400},
 		{"GET", "/organization/list", nil, 200},
+		{"POST", "/organization/create", map[string]any{"name": "Acme", "slug": "acme", "metadata": map[string]any{"tier": 1}}, 200},
+		{"GET", "/organization/list", nil, 200},
+		{"GET", "/organization/get-full-organization", nil, 200},
+		{"POST", "/api-key/create", map[string]any{"name": "ci"}, 200},
+		{"GET", "/api-key/list", nil, 200},
 	}
 	for _, k := range calls {
 		req, r := exchange(t, h, c, k.method, k.path, k.body)

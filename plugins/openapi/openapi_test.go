@@ -191,6 +191,9 @@ func TestRealResponsesMatchTheirSchemas(t *testing.T) {
 		{"GET", authcore.PathListAccounts, nil, 200},
 		{"POST", authcore.PathRevokeOtherSessions, map[string]any{}, 200},
 		{"GET", authcore.PathOK, nil, 200},
+		{"POST", "/sign-in/username", map[string]any{"username": "ann_1", "password": password}, 200},
+		{"POST", "/is-username-available", map[string]any{"username": "ann_1"}, 200},
+		{"GET", "/multi-session/list-device-sessions", nil, 200},
 		{"POST", authcore.PathSignUpEmail, map[string]any{"name": "Ann", "email": "ann@example.com", "password": password}, 422},
 		{"POST", authcore.PathSignUpEmail, map[string]any{"name": 5}, 400},
 		{"GET", "/organization/list", nil, 200},
@@ -199,6 +202,8 @@ func TestRealResponsesMatchTheirSchemas(t *testing.T) {
 		{"GET", "/organization/get-full-organization", nil, 200},
 		{"POST", "/api-key/create", map[string]any{"name": "ci"}, 200},
 		{"GET", "/api-key/list", nil, 200},
+		{"POST", "/sign-in/anonymous", map[string]any{}, 200},
+		{"POST", "/sign-in/anonymous", map[string]any{}, 400}, // already anonymous
 	}
 	for _, k := range calls {
 		req, r := exchange(t, h, c, k.method, k.path, k.body)

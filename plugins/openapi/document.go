@@ -47,12 +47,13 @@ func Document(e *authcore.Engine) map[string]any {
 		alternatives = append(alternatives, map[string]any{SchemeBearer: []any{}})
 	}
 	if slices.Contains(plugins, "api-key") {
-		for i, h := range e.CredentialHeaders() {
+		n := 0
+		for _, h := range e.CredentialHeaders() {
 			if strings.EqualFold(h, "authorization") {
 				continue
 			}
 			name := SchemeAPIKeyHeader
-			if i > 0 {
+			if n++; n > 1 {
 				name = SchemeAPIKeyHeader + "_" + strings.ToLower(h)
 			}
 			if _, taken := schemes[name]; taken {

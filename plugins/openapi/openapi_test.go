@@ -284,3 +284,42 @@ func TestDocumentOfCoreOnly(t *testing.T) {
 		t.Errorf("%d paths, %d endpoints", len(doc.Paths.Map()), len(h.Engine.Endpoints()))
 	}
 }
+
+func TestAdminResponsesMatchTheirSchemas(t *testing.T) {
+	h := authcoretest.New(t, authcoretest.WithPlugins(allPlugins(&openapi.Plugin{})...))
+	doc, _ := fetchDoc(t, h)
+	c, signUp := h.SignUp("Root", "root@example.com", password)
+	id := signUp["user"].(map[string]any)["id"].(string)
+	if _, err := h.Engine.UpdateUser(t.Context(), id, map[string]any{"role": "admin"}); err != nil {
+		t.Fatal(err)
+	}
+	_, other := h.SignUp("Bob", "bob@example.com", password)
+	bob := other["user"].(map[string]any)["id"].(string)
+	calls := []struct {
+		method, path string
+		body         any
+		status       int
+	}{
+		{"GET", "/admin/list-users", nil, 200},
+		{"GET", "/admin/list-users?limit=1&offset=1", nil, 200},
+		{"GET", "/admin/get-user?id=" + bob, nil, 200},
+		{"POST", "/admin/set-role", map[string]any{"userId": bob, "role": "user"}, 200},
+		{"POST", "/admin/create-user", map[string]any{"email": "cy@example.com", "name": "Cy", "password": password}, 200},
+		{"POST", "/admin/update-user", map[string]any{"userId": bob, "data": map[string]any{"name": "Bobby"}}, 200},
+		{"POST", "/admin/list-user-sessions", map[string]any{"userId": bob}, 200},
+		{"POST", "/admin/ban-user", map[string]any{"userId": bob, "banReason": "spam"}, 200},
+		{"POST", "/admin/unban-user", map[string]any{"userId": bob}, 200},
+		{"POST", "/admin/set-user-password", map[string]any{"userId": bob, "newPassword": password + "?"}, 200},
+		{"POST", "/admin/has-permission", map[string]any{"permissions": map[string]any{"user": []string{"list"}}}, 200},
+		{"POST", "/admin/revoke-user-sessions", map[string]any{"userId": bob}, 200},
+		{"POST", "/admin/remove-user", map[string]any{"userId": bob}, 200},
+		{"POST", "/admin/impersonate-user", map[string]any{"userId": "nobody"}, 404},
+	}
+	for _, k := range calls {
+		req, r := exchange(t, h, c, k.method, k.path, k.body)
+		if r.StatusCode != k.status {
+			t.Fatalf("%s %s: %d %s, want %d", k.method, k.path, r.StatusCode, r.Body, k.status)
+		}
+		openapitest.Validate(t, doc, req, r.StatusCode, r.Header, r.Body)
+	}
+}

@@ -86,6 +86,11 @@ func Document(e *authcore.Engine) map[string]any {
 				"schema": map[string]any{"$ref": authcore.ComponentsPrefix + ErrorEnvelope}}},
 		}
 	}
+	responses["ErrorOther"] = map[string]any{
+		"description": "Any other error (500 INTERNAL_SERVER_ERROR, 501 for a feature that is not set up, ...)",
+		"content": map[string]any{"application/json": map[string]any{
+			"schema": map[string]any{"$ref": authcore.ComponentsPrefix + ErrorEnvelope}}},
+	}
 	components["responses"] = responses
 
 	paths := map[string]any{}
@@ -215,6 +220,7 @@ func operation(e *authcore.Engine, ep *authcore.Endpoint, id string, alternative
 	for _, st := range errorStatuses {
 		responses[strconv.Itoa(st)] = map[string]any{"$ref": "#/components/responses/" + errorResponseName(st)}
 	}
+	responses["default"] = map[string]any{"$ref": "#/components/responses/ErrorOther"}
 	op["responses"] = responses
 	return op
 }

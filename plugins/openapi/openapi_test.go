@@ -323,3 +323,41 @@ func TestAdminResponsesMatchTheirSchemas(t *testing.T) {
 		openapitest.Validate(t, doc, req, r.StatusCode, r.Header, r.Body)
 	}
 }
+
+func TestOTPResponsesMatchTheirSchemas(t *testing.T) {
+	h := authcoretest.New(t, authcoretest.WithPlugins(allPlugins(&openapi.Plugin{})...))
+	doc, _ := fetchDoc(t, h)
+	c := h.Client()
+	step := func(method, path string, body any, status int) {
+		t.Helper()
+		req, r := exchange(t, h, c, method, path, body)
+		if r.StatusCode != status {
+			t.Fatalf("%s %s: %d %s, want %d", method, path, r.StatusCode, r.Body, status)
+		}
+		openapitest.Validate(t, doc, req, r.StatusCode, r.Header, r.Body)
+	}
+	last := func(typ, to string) string {
+		t.Helper()
+		msgs := h.Sent(typ, to)
+		if len(msgs) == 0 {
+			t.Fatalf("no %s to %s", typ, to)
+		}
+		return msgs[len(msgs)-1].Data.OTP
+	}
+	const email = "otp@example.com"
+	step("POST", "/email-otp/send-verification-otp", map[string]any{"email": email, "type": "sign-in"}, 200)
+	code := last("email-otp", email)
+	step("POST", "/email-otp/check-verification-otp", map[string]any{"email": email, "type": "sign-in", "otp": "000000x"}, 400)
+	step("POST", "/sign-in/email-otp", map[string]any{"email": email, "otp": code}, 200)
+	step("POST", "/email-otp/send-verification-otp", map[string]any{"email": email, "type": "email-verification"}, 200)
+	code = last("email-otp", email)
+	step("POST", "/email-otp/verify-email", map[string]any{"email": email, "otp": code}, 200)
+	step("POST", "/email-otp/request-password-reset", map[string]any{"email": email}, 200)
+
+	const phone = "+15555550100"
+	step("POST", "/phone-number/send-otp", map[string]any{"phoneNumber": phone}, 200)
+	code = last("phone-otp", phone)
+	step("POST", "/phone-number/verify", map[string]any{"phoneNumber": phone, "code": code, "updatePhoneNumber": true}, 200)
+	step("POST", "/phone-number/request-password-reset", map[string]any{"phoneNumber": phone}, 200)
+	step("POST", "/phone-number/verify", map[string]any{"phoneNumber": phone, "code": "000000"}, 400)
+}

@@ -361,3 +361,33 @@ func TestOTPResponsesMatchTheirSchemas(t *testing.T) {
 	step("POST", "/phone-number/request-password-reset", map[string]any{"phoneNumber": phone}, 200)
 	step("POST", "/phone-number/verify", map[string]any{"phoneNumber": phone, "code": "000000"}, 400)
 }
+
+// Declarations other plugins wrote as plain JSON-schema maps hold too.
+func TestOtherDeclaredResponsesMatch(t *testing.T) {
+	h := authcoretest.New(t, authcoretest.WithPlugins(allPlugins(&openapi.Plugin{})...))
+	doc, _ := fetchDoc(t, h)
+	c, _ := h.SignUp("Pat", "pat@example.com", password)
+	for _, k := range []struct {
+		method, path string
+		body         any
+		status       int
+	}{
+		{"GET", "/passkey/list-user-passkeys", nil, 200},
+		{"GET", "/passkey/generate-register-options", nil, 200},
+		{"GET", "/passkey/generate-authenticate-options", nil, 200},
+		{"POST", "/two-factor/enable", map[string]any{"password": password}, 200},
+		{"POST", "/two-factor/get-totp-uri", map[string]any{"password": password}, 200},
+		{"POST", "/two-factor/generate-backup-codes", map[string]any{"password": password}, 400}, // enabled only after verify-totp
+		{"POST", "/sign-in/magic-link", map[string]any{"email": "pat@example.com"}, 200},
+		{"GET", "/multi-session/list-device-sessions", nil, 200},
+		{"GET", "/token", nil, 200},
+		{"GET", "/jwks", nil, 200},
+	} {
+		req, r := exchange(t, h, c, k.method, k.path, k.body)
+		if r.StatusCode != k.status {
+			t.Errorf("%s %s: %d %s, want %d", k.method, k.path, r.StatusCode, r.Body, k.status)
+			continue
+		}
+		openapitest.Validate(t, doc, req, r.StatusCode, r.Header, r.Body)
+	}
+}

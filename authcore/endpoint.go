@@ -55,8 +55,19 @@ type Endpoint struct {
 	Summary     string
 	Description string
 	Tags        []string
-	// Response documents the success body (a JSON-schema-like value; see the open_api
-	// plugin).
+	// Response documents the success body, read through apischema.go (Endpoint.ResponseDoc)
+	// by the open-api plugin and client generators. It is a JSON Schema (2020-12) written
+	// with a small vocabulary so declarations stay short and exact:
+	//
+	//	ModelRef(ModelUser)                       the public JSON of a model (Engine.Public)
+	//	ArrayOf(x), Nullable(x)                   an array of x; x or null
+	//	ObjectOf(map[string]any{...}, required...) an object; property values are schemas or
+	//	                                          shorthands "string", "boolean", "number",
+	//	                                          "integer", "date-time", "any"
+	//	Extend(ModelRef(m), props, required...)   a model's JSON with extra keys
+	//	HTMLPage(), RedirectOnly(), RedirectOr(x) a text/html page; always 302; 302 or 200 x
+	//
+	// Plain JSON-schema maps are accepted too. Nil means undocumented (any JSON value).
 	Response any
 	// Errors lists the error codes the endpoint can answer with, for documentation.
 	Errors []ErrorCode

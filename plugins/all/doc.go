@@ -26,4 +26,7 @@ import (
 
 	// Issue 8: the hosted login portal.
 	_ "github.com/gatehouse-auth/gatehouse/plugins/portal"
+
+	// Issue 9: the OpenAPI document and reference.
+	_ "github.com/gatehouse-auth/gatehouse/plugins/openapi"
 )

@@ -16,10 +16,12 @@ const PathToken = "/token"
 func (p *Plugin) endpoints() []authcore.Endpoint {
 	return []authcore.Endpoint{
 		{Method: http.MethodGet, Path: p.jwksPath, Handler: p.jwks,
-			Summary: "Get the JSON Web Key Set", Tags: []string{"JWT"}},
+			Summary: "Get the JSON Web Key Set", Tags: []string{"JWT"},
+			Response: authcore.ObjectOf(map[string]any{"keys": authcore.ArrayOf("object")}, "keys")},
 		{Method: http.MethodGet, Path: PathToken, Auth: authcore.AuthSession, Handler: p.token, NoStore: true,
 			Summary: "Get a JWT for the signed-in user", Tags: []string{"JWT"},
-			Errors: []authcore.ErrorCode{authcore.CodeUnauthorized}},
+			Response: authcore.ObjectOf(map[string]any{"token": "string"}, "token"),
+			Errors:   []authcore.ErrorCode{authcore.CodeUnauthorized}},
 	}
 }
 

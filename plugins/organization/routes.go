@@ -40,18 +40,22 @@ func (p *Plugin) endpoints() []authcore.Endpoint {
 	unauth := func(codes ...authcore.ErrorCode) []authcore.ErrorCode {
 		return append([]authcore.ErrorCode{authcore.CodeUnauthorized}, codes...)
 	}
+	// An organization as orgJSON renders it: the model's public JSON with metadata parsed
+	// (stored as a string, answered as the JSON it holds).
+	orgSchema := authcore.ObjectOf(map[string]any{"id": "string", "name": "string", "slug": "string",
+		"logo": authcore.Nullable("string"), "metadata": "any", "createdAt": "date-time"}, "id", "name", "slug", "createdAt")
 	return []authcore.Endpoint{
 		{Method: "POST", Path: PathCreate, Auth: authcore.AuthSession, Handler: p.create, Tags: tags,
-			Summary: "Create an organization",
+			Summary: "Create an organization", Response: authcore.Extend(orgSchema, map[string]any{"members": authcore.ArrayOf(authcore.ModelRef(ModelMember))}, "members"),
 			Body: []authcore.Param{authcore.String("name").Req().Len(1, 0), authcore.String("slug").Req().Len(1, 255),
 				authcore.String("logo").Null(), authcore.Object("metadata"), authcore.Bool("keepCurrentActiveOrganization"),
 				authcore.Any("userId")},
 			Errors: unauth(CodeYouAreNotAllowedToCreateANewOrganization, CodeYouHaveReachedTheMaximumNumberOfOrganizations,
 				CodeOrganizationAlreadyExists, authcore.CodeFieldNotAllowed)},
 		{Method: "POST", Path: PathCheckSlug, Auth: authcore.AuthSession, Handler: p.checkSlug, Tags: tags,
-			Summary: "Check whether a slug is free",
-			Body:    []authcore.Param{authcore.String("slug").Req().Len(1, 255)},
-			Errors:  unauth(CodeOrganizationSlugAlreadyTaken)},
+			Summary: "Check whether a slug is free", Response: authcore.ObjectOf(map[string]any{"status": "boolean"}, "status"),
+			Body:   []authcore.Param{authcore.String("slug").Req().Len(1, 255)},
+			Errors: unauth(CodeOrganizationSlugAlreadyTaken)},
 		{Method: "POST", Path: PathUpdate, Auth: authcore.AuthSession, Handler: p.update, Tags: tags,
 			Summary: "Update an organization",
 			Body:    []authcore.Param{authcore.Object("data").Req(), authcore.String("organizationId")},
@@ -68,14 +72,14 @@ func (p *Plugin) endpoints() []authcore.Endpoint {
 			BodyOptional: true,
 			Errors:       unauth(CodeOrganizationNotFound, CodeUserIsNotAMemberOfTheOrganization)},
 		{Method: "GET", Path: PathGetOrganization, Auth: authcore.AuthSession, Handler: p.getOrganization, Tags: tags,
-			Summary: "Get an organization", Query: orgRef(),
+			Summary: "Get an organization", Response: authcore.Nullable(orgSchema), Query: orgRef(),
 			Errors: unauth(CodeOrganizationNotFound, CodeUserIsNotAMemberOfTheOrganization)},
 		{Method: "GET", Path: PathGetFullOrganization, Auth: authcore.AuthSession, Handler: p.getFullOrganization, Tags: tags,
 			Summary: "Get an organization with its members and invitations",
 			Query:   append(orgRef(), authcore.String("membersLimit")),
 			Errors:  unauth(CodeOrganizationNotFound, CodeUserIsNotAMemberOfTheOrganization)},
 		{Method: "GET", Path: PathList, Auth: authcore.AuthSession, Handler: p.list, Tags: tags,
-			Summary: "List the caller's organizations", Errors: unauth()},
+			Summary: "List the caller's organizations", Response: authcore.ArrayOf(orgSchema), Errors: unauth()},
 		{Method: "POST", Path: PathInviteMember, Auth: authcore.AuthSession, Handler: p.inviteMember, Tags: tags,
 			Summary: "Invite a user to an organization",
 			Body: []authcore.Param{authcore.String("email").Req().IsEmail(), authcore.StringOrArray("role").Req(),

@@ -24,12 +24,15 @@ func (p *Plugin) endpoints() []authcore.Endpoint {
 				authcore.String("callbackURL").Doc("URL to redirect to after sign in"),
 			},
 			Summary: "Sign in with username", Tags: []string{"Username"},
+			Response: authcore.ObjectOf(map[string]any{"redirect": "boolean", "token": "string", "url": "string",
+				"user": authcore.ModelRef(authcore.ModelUser)}, "redirect", "token", "user"),
 			Errors: []authcore.ErrorCode{authcore.CodeEmailPasswordDisabled, CodeInvalidUsernameOrPassword, CodeUsernameTooShort,
 				CodeUsernameTooLong, CodeInvalidUsername, authcore.CodePasswordTooLong, CodeEmailNotVerified}},
 		{Method: http.MethodPost, Path: PathIsUsernameAvailable, Handler: p.isUsernameAvailable,
 			Body:    []authcore.Param{authcore.String("username").Req().Doc("The username to check")},
 			Summary: "Check whether a username is available", Tags: []string{"Username"},
-			Errors: []authcore.ErrorCode{CodeUsernameTooShort, CodeUsernameTooLong, CodeInvalidUsername}},
+			Response: authcore.ObjectOf(map[string]any{"available": "boolean"}, "available"),
+			Errors:   []authcore.ErrorCode{CodeUsernameTooShort, CodeUsernameTooLong, CodeInvalidUsername}},
 	}
 }
 

@@ -63,25 +63,14 @@ func runClientPlugin(cmd *cobra.Command, args []string) error {
 		js = true
 	}
 	var raw json.RawMessage
+	var err error
 	if config != "" {
-		cfg, _, _, err := caddycmd.LoadConfig(config, adapter)
-		if err != nil {
-			return fmt.Errorf("loading %s: %w", config, err)
-		}
-		var c struct {
-			Apps map[string]json.RawMessage `json:"apps"`
-		}
-		if err := json.Unmarshal(cfg, &c); err != nil {
-			return fmt.Errorf("reading %s: %w", config, err)
-		}
-		if raw = c.Apps["gatehouse"]; raw == nil {
-			return fmt.Errorf("%s has no gatehouse block (global option or apps.gatehouse)", config)
-		}
+		raw, err = gatehouseAppConfig(config, adapter)
 	} else {
-		var err error
-		if raw, err = defaultAppConfig(id); err != nil {
-			return err
-		}
+		raw, err = defaultAppConfig(id)
+	}
+	if err != nil {
+		return err
 	}
 	e, cleanup, err := EngineFromAppConfig(raw)
 	if err != nil {
@@ -101,6 +90,29 @@ func runClientPlugin(cmd *cobra.Command, args []string) error {
 		return err
 	}
 	return os.WriteFile(out, src, 0o644)
+}
+
+// gatehouseAppConfig loads a config file (adapting it) and returns its gatehouse app: the
+// global 'gatehouse { ... }' option of a Caddyfile, or apps.gatehouse in JSON.
+func gatehouseAppConfig(configFile, adapter string) (json.RawMessage, error) {
+	cfg, _, _, err := caddycmd.LoadConfig(configFile, adapter)
+	if err != nil {
+		return nil, fmt.Errorf("loading %s: %w", configFile, err)
+	}
+	var c struct {
+		Apps map[string]json.RawMessage `json:"apps"`
+	}
+	if len(cfg) == 0 {
+		return nil, fmt.Errorf("%s: empty config", configFile)
+	}
+	if err := json.Unmarshal(cfg, &c); err != nil {
+		return nil, fmt.Errorf("reading %s: %w", configFile, err)
+	}
+	raw := c.Apps["gatehouse"]
+	if raw == nil {
+		return nil, fmt.Errorf("%s has no gatehouse app (a global 'gatehouse { ... }' option in a Caddyfile, or apps.gatehouse in JSON)", configFile)
+	}
+	return raw, nil
 }
 
 // defaultAppConfig is a gatehouse app config enabling plugin id and, transitively, the

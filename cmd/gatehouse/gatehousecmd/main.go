@@ -40,6 +40,7 @@
 //	gatehouse apikey revoke <key-id>
 //	gatehouse secret generate
 //	gatehouse client-plugin <plugin-id> [--config <file> [--adapter <name>]] [--out <file.ts>]
+//	gatehouse openapi --config <path> [--adapter <name>] [--output <file>]   (offline: prints the OpenAPI document)
 //	gatehouse version [--json]        (also: gatehouse modules)
 //
 // The user, session and apikey commands take --address <addr> (host:port or unix/<path>), or

@@ -71,6 +71,15 @@ func TestOrganizationResponsesMatchTheirSchemas(t *testing.T) {
 		}
 		return r.Object()
 	}
+	// callNull is call for an answer that must be JSON null (the Nullable declarations).
+	callNull := func(u user, method, path string, body any) {
+		t.Helper()
+		req, r := exchange(t, h, u.c, method, path, body)
+		if r.StatusCode != http.StatusOK || strings.TrimSpace(string(r.Body)) != "null" {
+			t.Fatalf("%s %s: %d %s, want 200 null", method, path, r.StatusCode, r.Body)
+		}
+		openapitest.Validate(t, doc, req, r.StatusCode, r.Header, r.Body)
+	}
 	q := url.QueryEscape
 	str := func(m map[string]any, k string) string {
 		t.Helper()
@@ -86,8 +95,8 @@ func TestOrganizationResponsesMatchTheirSchemas(t *testing.T) {
 	orgID := str(org, "id")
 	call(ann, "POST", organization.PathCheckSlug, map[string]any{"slug": "free-slug"}, 200)
 	call(ann, "POST", organization.PathUpdate, map[string]any{"organizationId": orgID, "data": map[string]any{"name": "Acme Inc", "logo": "https://example.com/l.png"}}, 200)
-	call(ann, "POST", organization.PathSetActive, map[string]any{"organizationId": nil}, 200)
-	call(ann, "GET", organization.PathGetFullOrganization, nil, 200) // null: no active organization
+	callNull(ann, "POST", organization.PathSetActive, map[string]any{"organizationId": nil})
+	callNull(ann, "GET", organization.PathGetFullOrganization, nil) // no active organization
 	call(ann, "POST", organization.PathSetActive, map[string]any{"organizationSlug": "acme"}, 200)
 	call(ann, "GET", organization.PathGetOrganization+"?organizationId="+q(orgID), nil, 200)
 	call(ann, "GET", organization.PathList, nil, 200)
@@ -127,7 +136,7 @@ func TestOrganizationResponsesMatchTheirSchemas(t *testing.T) {
 	call(ann, "GET", organization.PathListUserTeams, nil, 200)
 	call(ann, "GET", organization.PathListTeamMembers, nil, 200)
 	call(ann, "POST", organization.PathRemoveTeamMember, map[string]any{"teamId": teamID, "userId": bob.id}, 200)
-	call(ann, "POST", organization.PathSetActiveTeam, map[string]any{"teamId": nil}, 200) // null
+	callNull(ann, "POST", organization.PathSetActiveTeam, map[string]any{"teamId": nil})
 	spare := call(ann, "POST", organization.PathCreateTeam, map[string]any{"name": "Spare", "organizationId": orgID}, 200)
 	call(ann, "POST", organization.PathRemoveTeam, map[string]any{"teamId": str(spare, "id")}, 200)
 
@@ -144,8 +153,8 @@ func TestOrganizationResponsesMatchTheirSchemas(t *testing.T) {
 	call(cy, "POST", organization.PathAcceptInvitation, map[string]any{"invitationId": str(again, "id")}, 200)
 	call(ann, "POST", organization.PathRemoveMember, map[string]any{"memberIdOrEmail": cy.email}, 200)
 	call(ann, "POST", organization.PathDelete, map[string]any{"organizationId": orgID}, 200)
-	call(ann, "GET", organization.PathGetOrganization, nil, 200)         // null: the active organization is gone
-	call(ann, "POST", organization.PathSetActive, map[string]any{}, 200) // null: none active
+	callNull(ann, "GET", organization.PathGetOrganization, nil)         // the active organization is gone
+	callNull(ann, "POST", organization.PathSetActive, map[string]any{}) // none active
 
 	// Every organization endpoint answered at least one success above.
 	for _, ep := range h.Engine.Endpoints() {

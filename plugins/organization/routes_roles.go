@@ -32,33 +32,48 @@ var roleTags = []string{"Organization", "Access control"}
 func (p *Plugin) roleEndpoints() []authcore.Endpoint {
 	id := func(name string) authcore.Param { return authcore.String(name).Len(1, maxIDLen) }
 	name := func(name string) authcore.Param { return authcore.String(name).Len(1, maxRoleNameLen) }
+	role := roleSchema()
 	return []authcore.Endpoint{
 		{Method: "POST", Path: PathCreateRole, Auth: authcore.AuthSession, Handler: p.createRole, Tags: roleTags,
-			Summary: "Create a role stored for an organization",
+			Summary: "Create a role stored for an organization", Response: authcore.ObjectOf(map[string]any{"success": "boolean", "roleData": role,
+				"statements": permissionsSchema()}, "success", "roleData", "statements"),
 			Body: []authcore.Param{name("role").Req(), authcore.Object("permission").Req(), id("organizationId"),
 				authcore.Object("additionalFields")},
 			Errors: []authcore.ErrorCode{CodeYouMustBeInAnOrganizationToCreateARole, CodeRoleNameIsAlreadyTaken,
 				CodeYouAreNotAMemberOfThisOrganization, CodeYouAreNotAllowedToCreateARole, CodeTooManyRoles, CodeInvalidResource}},
 		{Method: "POST", Path: PathDeleteRole, Auth: authcore.AuthSession, Handler: p.deleteRole, Tags: roleTags,
-			Summary: "Delete a stored role of an organization",
-			Body:    []authcore.Param{name("roleName"), id("roleId"), id("organizationId")},
+			Summary: "Delete a stored role of an organization", Response: authcore.ObjectOf(map[string]any{"success": "boolean"}, "success"),
+			Body: []authcore.Param{name("roleName"), id("roleId"), id("organizationId")},
 			Errors: []authcore.ErrorCode{CodeNoActiveOrganization, CodeYouAreNotAMemberOfThisOrganization,
 				CodeYouAreNotAllowedToDeleteARole, CodeCannotDeleteAPreDefinedRole, CodeRoleNotFound, CodeRoleIsAssignedToMembers}},
 		{Method: "GET", Path: PathListRoles, Auth: authcore.AuthSession, Handler: p.listRoles, Tags: roleTags,
-			Summary: "List the stored roles of an organization",
-			Query:   []authcore.Param{id("organizationId")},
-			Errors:  []authcore.ErrorCode{CodeNoActiveOrganization, CodeYouAreNotAMemberOfThisOrganization, CodeYouAreNotAllowedToListARole}},
+			Summary: "List the stored roles of an organization", Response: authcore.ArrayOf(role),
+			Query:  []authcore.Param{id("organizationId")},
+			Errors: []authcore.ErrorCode{CodeNoActiveOrganization, CodeYouAreNotAMemberOfThisOrganization, CodeYouAreNotAllowedToListARole}},
 		{Method: "GET", Path: PathGetRole, Auth: authcore.AuthSession, Handler: p.getRole, Tags: roleTags,
-			Summary: "Get a stored role of an organization",
-			Query:   []authcore.Param{name("roleName"), id("roleId"), id("organizationId")},
+			Summary: "Get a stored role of an organization", Response: role,
+			Query: []authcore.Param{name("roleName"), id("roleId"), id("organizationId")},
 			Errors: []authcore.ErrorCode{CodeNoActiveOrganization, CodeYouAreNotAMemberOfThisOrganization,
 				CodeYouAreNotAllowedToReadARole, CodeRoleNotFound}},
 		{Method: "POST", Path: PathUpdateRole, Auth: authcore.AuthSession, Handler: p.updateRole, Tags: roleTags,
-			Summary: "Update a stored role of an organization",
-			Body:    []authcore.Param{name("roleName"), id("roleId"), authcore.Object("data").Req(), id("organizationId")},
+			Summary: "Update a stored role of an organization", Response: authcore.ObjectOf(map[string]any{"success": "boolean", "roleData": role}, "success", "roleData"),
+			Body: []authcore.Param{name("roleName"), id("roleId"), authcore.Object("data").Req(), id("organizationId")},
 			Errors: []authcore.ErrorCode{CodeNoActiveOrganization, CodeYouAreNotAMemberOfThisOrganization,
 				CodeYouAreNotAllowedToUpdateARole, CodeRoleNotFound, CodeInvalidResource, CodeRoleNameIsAlreadyTaken}},
 	}
+}
+
+// permissionsSchema documents a resource → actions map.
+func permissionsSchema() map[string]any {
+	return map[string]any{"type": "object", "additionalProperties": authcore.ArrayOf("string")}
+}
+
+// roleSchema is a stored role as roleJSON renders it: the model's public JSON with permission
+// parsed (null if the stored JSON is unreadable), so not the model component.
+func roleSchema() map[string]any {
+	return authcore.ObjectOf(map[string]any{"id": "string", "organizationId": "string", "role": "string",
+		"permission": authcore.Nullable(permissionsSchema()), "createdAt": "date-time", "updatedAt": authcore.Nullable("date-time")},
+		"id", "organizationId", "role", "permission", "createdAt")
 }
 
 // knownStatements are the resources and actions a stored role may grant: the default

@@ -55,7 +55,7 @@ http://:%[2]d {
 		t.Helper()
 		req, _ := http.NewRequest("GET", base+path, nil)
 		req.Header.Set("X-Api-Key", k)
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := c.client().Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -428,7 +428,7 @@ func TestBrowserLoginRedirect(t *testing.T) {
 		t.Fatal(err)
 	}
 	req.Header.Set("Accept", "text/html,application/xhtml+xml")
-	noFollow := &http.Client{Timeout: 10 * time.Second,
+	noFollow := &http.Client{Timeout: 10 * time.Second, Transport: g.srv.Transport(t, nil),
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := noFollow.Do(req)
 	if err != nil {

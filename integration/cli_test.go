@@ -114,7 +114,7 @@ func (c *cliSite) signIn(email, pw string) (int, string) {
 	req, _ := http.NewRequest("POST", c.base+"/api/auth/sign-in/email", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Origin", c.base)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := c.client().Do(req)
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -127,6 +127,12 @@ func (c *cliSite) signIn(email, pw string) (int, string) {
 	return resp.StatusCode, ""
 }
 
+// client follows redirects like http.DefaultClient, and validates every auth-API answer
+// against the server's OpenAPI document.
+func (c *cliSite) client() *http.Client {
+	return &http.Client{Transport: c.s.Transport(c.t, nil)}
+}
+
 // get requests a gateway path with a cookie and returns the status and body.
 func (c *cliSite) get(path, cookie string) (int, string) {
 	c.t.Helper()
@@ -134,7 +140,7 @@ func (c *cliSite) get(path, cookie string) (int, string) {
 	if cookie != "" {
 		req.Header.Set("Cookie", cookie)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := c.client().Do(req)
 	if err != nil {
 		c.t.Fatal(err)
 	}

@@ -23,8 +23,9 @@ import (
 
 // deliveryGateway is a running binary whose auth API the delivery tests drive.
 type deliveryGateway struct {
-	t    *testing.T
-	base string
+	t      *testing.T
+	base   string
+	client *http.Client // validates auth-API answers against the server's document
 }
 
 func (g deliveryGateway) post(path string, body any) (int, []byte) {
@@ -33,7 +34,7 @@ func (g deliveryGateway) post(path string, body any) (int, []byte) {
 	req, _ := http.NewRequest("POST", g.base+"/api/auth"+path, bytes.NewReader(b))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Origin", g.base)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := g.client.Do(req)
 	if err != nil {
 		g.t.Fatal(err)
 	}
@@ -75,8 +76,8 @@ http://localhost:%[1]d {
 }
 `, gw, transport)
 	base := fmt.Sprintf("http://localhost:%d", gw)
-	StartServer(t, cf, base+"/health")
-	g := deliveryGateway{t: t, base: base}
+	srv := StartServer(t, cf, base+"/health")
+	g := deliveryGateway{t: t, base: base, client: &http.Client{Transport: srv.Transport(t, nil)}}
 	if code, body := g.post("/sign-up/email", map[string]string{"name": "Ada", "email": "ada@example.com", "password": gatewayPassword}); code != http.StatusOK {
 		t.Fatalf("sign-up: %d %s", code, body)
 	}
@@ -125,7 +126,7 @@ func TestPasswordResetBySMTP(t *testing.T) {
 	}
 
 	// Follow the link as a browser would: a redirect to the app's page with the token.
-	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	noFollow := &http.Client{Transport: g.client.Transport, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := noFollow.Get(link)
 	if err != nil {
 		t.Fatal(err)

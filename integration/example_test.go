@@ -55,7 +55,7 @@ func TestExamplePlugin(t *testing.T) {
 	srv := startBinary(t, bin, cf, base+"/health")
 
 	jar, _ := cookiejar.New(nil)
-	client := &http.Client{Jar: jar, Timeout: 10 * time.Second}
+	client := &http.Client{Jar: jar, Timeout: 10 * time.Second, Transport: srv.Transport(t, nil)}
 	call := func(method, path, body string, hdr ...string) (*http.Response, map[string]any) {
 		t.Helper()
 		var rd io.Reader

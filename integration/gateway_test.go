@@ -158,6 +158,7 @@ http://:%[5]d {
 }
 `, g.main, g.plain, g.trusted, echo.port(), g.compat)
 	g.srv = StartServer(t, cf, g.url(g.main, "/api/auth/ok"))
+	g.client.Transport = g.srv.Transport(t, nil) // every /api/auth answer is checked against the document
 	waitReady(t, g.url(g.plain, "/api/auth/ok"), g.url(g.trusted, "/api/auth/ok"), g.url(g.compat, "/api/auth/ok"))
 	return g
 }

@@ -83,6 +83,8 @@ type Server struct {
 	Dir     string // working directory, XDG data and config live under it
 	Config  string // path of the Caddyfile
 	Admin   string // admin API address host:port
+	bin     string // the binary it runs, which also prints its OpenAPI document
+	spec    specCache
 	mu      sync.Mutex
 	output  bytes.Buffer
 	stopped bool
@@ -124,7 +126,7 @@ func StartServer(t testing.TB, caddyfile, readyURL string) *Server {
 // startBinary is StartServer for any gatehouse-like binary (examples/cmd too).
 func startBinary(t testing.TB, bin, caddyfile, readyURL string) *Server {
 	t.Helper()
-	s := &Server{t: t, Dir: t.TempDir()}
+	s := &Server{t: t, Dir: t.TempDir(), bin: bin}
 	s.Admin = fmt.Sprintf("127.0.0.1:%d", freePorts(t, 1)[0])
 	s.Config = filepath.Join(s.Dir, "Caddyfile")
 	if err := os.WriteFile(s.Config, []byte(strings.ReplaceAll(caddyfile, "{ADMIN}", s.Admin)), 0o600); err != nil {

@@ -61,12 +61,19 @@ func TestOpenAPIDocumentDescribesTheBinary(t *testing.T) {
 	gatehouse
 }
 `, base)
-	StartServer(t, cf, base+"/api/auth/ok")
+	srv := StartServer(t, cf, base+"/api/auth/ok")
 	api := base + "/api/auth"
 	doc := fetchSpec(t, api)
+	// The document `gatehouse openapi` prints offline for the same config (what every other
+	// test validates against) is the one the plugin serves.
+	if served, offline := mustJSON(t, doc), mustJSON(t, srv.MustSpec(t)); served != offline {
+		t.Errorf("the served document differs from the offline one:\nserved:  %.500s\noffline: %.500s", served, offline)
+	}
 
 	jar, _ := cookiejar.New(nil)
-	hc := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	// The client also checks every answer against the document `gatehouse openapi` prints
+	// offline for the same config; the explicit check below is against the served one.
+	hc := &http.Client{Jar: jar, Transport: srv.Transport(t, nil), CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	call := func(method, path string, body any, wantStatus int) map[string]any {
 		t.Helper()
 		var rd io.Reader
@@ -116,4 +123,13 @@ func TestOpenAPIDocumentDescribesTheBinary(t *testing.T) {
 	call("GET", "/api-key/list", nil, 200)
 	call("POST", "/sign-up/email", map[string]any{"name": "Ann", "email": "ann@example.com", "password": pw}, 422)
 	call("GET", "/ok", nil, 200)
+}
+
+func mustJSON(t testing.TB, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

@@ -49,7 +49,7 @@ func (g *browserGateway) api(t *testing.T, path string, body any) (int, []byte) 
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Origin", g.base)
-	client := &http.Client{Timeout: 10 * time.Second}
+	client := &http.Client{Timeout: 10 * time.Second, Transport: g.srv.Transport(t, nil)}
 	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -213,9 +213,15 @@ func TestReloadUnderLoad(t *testing.T) {
 	upstream := up.Listener.Addr().String()
 	base := fmt.Sprintf("http://localhost:%d", gw)
 	s := StartServer(t, reloadCaddyfile("{ADMIN}", gw, upstream, 1), base+"/api/auth/ok")
+	// validClient is clientFromAddr whose auth-API answers are checked against the document.
+	validClient := func(ip string, keepAlive bool) *http.Client {
+		c := clientFromAddr(ip, keepAlive)
+		c.Transport = s.Transport(t, c.Transport)
+		return c
+	}
 
 	const password = "correct horse battery staple"
-	cookieA, userA := signUpOrFail(t, clientFromAddr("127.0.0.1", false), base, "Ada", "ada@example.com", password)
+	cookieA, userA := signUpOrFail(t, validClient("127.0.0.1", false), base, "Ada", "ada@example.com", password)
 	wantA := "upstream:" + userA
 
 	// The load: 8 keep-alive clients doing authenticated GETs, plus one client signing in
@@ -241,7 +247,7 @@ func TestReloadUnderLoad(t *testing.T) {
 	}
 	for g := range 8 {
 		wg.Go(func() {
-			c := clientFromAddr("127.0.0.1", true)
+			c := validClient("127.0.0.1", true)
 			defer c.CloseIdleConnections()
 			// Count the attempts: net/http retries an idempotent request by itself when a
 			// reused keep-alive connection turns out to be closed by the server (the
@@ -286,7 +292,7 @@ func TestReloadUnderLoad(t *testing.T) {
 	}
 	wg.Go(func() {
 		for n := 0; !stop.Load(); n++ {
-			c := clientFromAddr(fmt.Sprintf("127.0.1.%d", n+1), false)
+			c := validClient(fmt.Sprintf("127.0.1.%d", n+1), false)
 			res, err := postAuthJSON(c, base, "/sign-in/email", map[string]string{"email": "ada@example.com", "password": password})
 			switch {
 			case err != nil:
@@ -313,7 +319,7 @@ func TestReloadUnderLoad(t *testing.T) {
 
 	// Three reloads, about two seconds apart, each confirmed by a request that the new
 	// config answered; then a little more load after the last one.
-	probe := clientFromAddr("127.0.0.1", false)
+	probe := validClient("127.0.0.1", false)
 	for gen := 2; gen <= 4; gen++ {
 		time.Sleep(1500 * time.Millisecond)
 		s.reloadTo(t, reloadCaddyfile(s.Admin, gw, upstream, gen))
@@ -364,7 +370,7 @@ func TestReloadUnderLoad(t *testing.T) {
 
 	// The session created before the reloads: through the gateway, and from storage via
 	// get-session (which never uses the gateway's session cache).
-	c := clientFromAddr("127.0.0.1", false)
+	c := validClient("127.0.0.1", false)
 	if code, body, _, err := getThrough(c, base, "/after-reloads", cookieA); err != nil || code != 200 || body != wantA {
 		t.Errorf("pre-reload session through the gateway after the reloads: %d %q %v", code, body, err)
 	}
@@ -374,8 +380,8 @@ func TestReloadUnderLoad(t *testing.T) {
 
 	// A user created after the reloads signs up and signs in: the store (one bbolt handle,
 	// shared across configs) still takes writes and serves reads.
-	_, userB := signUpOrFail(t, clientFromAddr("127.0.2.1", false), base, "Grace", "grace@example.com", password)
-	res, err := postAuthJSON(clientFromAddr("127.0.2.2", false), base, "/sign-in/email", map[string]string{"email": "grace@example.com", "password": password})
+	_, userB := signUpOrFail(t, validClient("127.0.2.1", false), base, "Grace", "grace@example.com", password)
+	res, err := postAuthJSON(validClient("127.0.2.2", false), base, "/sign-in/email", map[string]string{"email": "grace@example.com", "password": password})
 	if err != nil || res.Status != 200 || res.Cookie == "" || res.UserID != userB {
 		t.Fatalf("sign-in of a user created after the reloads: %v %d %s", err, res.Status, res.Body)
 	}
@@ -385,7 +391,7 @@ func TestReloadUnderLoad(t *testing.T) {
 
 	// Rate-limit state survives a reload: /sign-in/* allows 3 per 60 s per client; three
 	// attempts, a reload, and the fourth is still refused.
-	limited := clientFromAddr("127.0.0.2", false)
+	limited := validClient("127.0.0.2", false)
 	signIn := func() authReply {
 		t.Helper()
 		res, err := postAuthJSON(limited, base, "/sign-in/email", map[string]string{"email": "ada@example.com", "password": password})
@@ -409,7 +415,7 @@ func TestReloadUnderLoad(t *testing.T) {
 			res.Status, res.Header.Get("Retry-After"), res.Body)
 	}
 	// The limit is per client: another address still signs in after the reload.
-	if res, err := postAuthJSON(clientFromAddr("127.0.0.3", false), base, "/sign-in/email",
+	if res, err := postAuthJSON(validClient("127.0.0.3", false), base, "/sign-in/email",
 		map[string]string{"email": "ada@example.com", "password": password}); err != nil || res.Status != 200 {
 		t.Errorf("sign-in from another client after the reload: %v %d %s", err, res.Status, res.Body)
 	}

@@ -37,14 +37,16 @@ http://:%[2]d {
 }
 `, gw, app)
 	base := fmt.Sprintf("http://localhost:%d", gw)
-	StartServer(t, cf, base+"/health")
+	srv := StartServer(t, cf, base+"/health")
+	vt := srv.Transport(t, nil) // auth-API answers are checked against the document
+	client := &http.Client{Transport: vt}
 
 	get := func(path string, hdr ...string) (int, string) {
 		req, _ := http.NewRequest("GET", base+path, nil)
 		for i := 0; i+1 < len(hdr); i += 2 {
 			req.Header.Set(hdr[i], hdr[i+1])
 		}
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := client.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -59,7 +61,7 @@ http://:%[2]d {
 		t.Fatalf("/ without session: %d %q", code, body)
 	}
 	// The hosted portal is on by default and is the browsers' login page (D14).
-	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	noRedirect := &http.Client{Transport: vt, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	req, _ := http.NewRequest("GET", base+"/reports?q=1", nil)
 	req.Header.Set("Accept", "text/html")
 	resp, err := noRedirect.Do(req)
@@ -77,7 +79,7 @@ http://:%[2]d {
 		strings.NewReader(`{"name":"Ada","email":"ada@example.com","password":"correct horse battery"}`))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Origin", base)
-	resp, err = http.DefaultClient.Do(req)
+	resp, err = client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,9 +117,11 @@ func TestCaddyfileExampleRuns(t *testing.T) {
 		"9000", strconv.Itoa(ports[1]),
 	).Replace(string(src))
 	base := fmt.Sprintf("http://localhost:%d", ports[0])
-	StartServer(t, cf, base+"/health")
+	srv := StartServer(t, cf, base+"/health")
+	vt := srv.Transport(t, nil) // auth-API answers are checked against the document
+	client := &http.Client{Transport: vt}
 
-	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	noRedirect := &http.Client{Transport: vt, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	req, _ := http.NewRequest("GET", base+"/", nil)
 	req.Header.Set("Accept", "text/html")
 	resp, err := noRedirect.Do(req)
@@ -128,7 +132,7 @@ func TestCaddyfileExampleRuns(t *testing.T) {
 	if loc := resp.Header.Get("Location"); resp.StatusCode != 302 || !strings.HasPrefix(loc, base+"/api/auth/ui/sign-in") {
 		t.Fatalf("browser on /: %d %q, want 302 to the portal", resp.StatusCode, loc)
 	}
-	resp, err = http.Get(base + "/api/auth/ui/sign-in")
+	resp, err = client.Get(base + "/api/auth/ui/sign-in")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +145,7 @@ func TestCaddyfileExampleRuns(t *testing.T) {
 		strings.NewReader(`{"name":"Ada","email":"ada@example.com","password":"correct horse battery"}`))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Origin", base)
-	resp, err = http.DefaultClient.Do(req)
+	resp, err = client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +154,7 @@ func TestCaddyfileExampleRuns(t *testing.T) {
 	for _, c := range resp.Cookies() {
 		req.AddCookie(c)
 	}
-	resp, err = http.DefaultClient.Do(req)
+	resp, err = client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -134,6 +135,20 @@ func TestExamplePlugin(t *testing.T) {
 	// from this config, and the official better-auth client calls the plugin's endpoint
 	// through it (authClient.auditLog.list).
 	checkGeneratedClient(t, bin, srv, base)
+
+	// The third-party plugin is in the binary's OpenAPI document, under its own tag, with
+	// its declared error codes (the answers above were validated against it).
+	doc := srv.MustSpec(t)
+	list := doc.Paths.Find("/audit-log/list")
+	if list == nil || list.Get == nil || list.Post != nil || doc.Paths.Find("/audit-log/clear") == nil {
+		t.Fatalf("the audit-log routes are missing from the OpenAPI document")
+	}
+	if tags := list.Get.Tags; !slices.Contains(tags, "audit-log") {
+		t.Fatalf("/audit-log/list tags %v, want the plugin's own tag audit-log among them", tags)
+	}
+	if codes, _ := json.Marshal(list.Get.Extensions["x-error-codes"]); !strings.Contains(string(codes), "AUDIT_LOG_LIMIT_TOO_LARGE") {
+		t.Fatalf("/audit-log/list x-error-codes %s", codes)
+	}
 }
 
 // checkGeneratedClient generates audit-log's client plugin with the binary and drives it

@@ -33,6 +33,15 @@ func (p *Plugin) orgByID(ctx context.Context, id string) (storage.Record, error)
 	return p.find(ctx, ModelOrganization, storage.ByID(id))
 }
 
+// requireOrg returns the organization, or 400 ORGANIZATION_NOT_FOUND when there is none.
+func (p *Plugin) requireOrg(ctx context.Context, id string) (storage.Record, error) {
+	org, err := p.orgByID(ctx, id)
+	if err == nil && org == nil {
+		err = CodeOrganizationNotFound.With(http.StatusBadRequest)
+	}
+	return org, err
+}
+
 // orgBySlug returns the organization with that exact slug or nil.
 func (p *Plugin) orgBySlug(ctx context.Context, slug string) (storage.Record, error) {
 	if slug == "" {
@@ -86,10 +95,19 @@ func (p *Plugin) targetOrgID(ctx context.Context, s *authcore.Session, v authcor
 		}
 		return org.ID(), nil
 	}
+	return requestOrgID(s, v, CodeNoActiveOrganization)
+}
+
+// requestOrgID is v's organizationId, else the session's active organization; with neither
+// it answers missing with 400 (Better Auth's code differs from route to route).
+func requestOrgID(s *authcore.Session, v authcore.Values, missing authcore.ErrorCode) (string, error) {
+	if id := v.String("organizationId"); id != "" {
+		return id, nil
+	}
 	if id := activeOrgID(s); id != "" {
 		return id, nil
 	}
-	return "", CodeNoActiveOrganization.With(http.StatusBadRequest)
+	return "", missing.With(http.StatusBadRequest)
 }
 
 // requireMember returns the caller's membership in orgID, or code with status when the

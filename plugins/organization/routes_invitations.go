@@ -57,12 +57,9 @@ func (p *Plugin) inviteMember(c *authcore.Call) (any, error) {
 		return nil, err
 	}
 	ctx := c.Context()
-	orgID := c.Body.String("organizationId")
-	if orgID == "" {
-		orgID = activeOrgID(s)
-	}
-	if orgID == "" {
-		return nil, CodeOrganizationNotFound.With(http.StatusBadRequest)
+	orgID, err := requestOrgID(s, c.Body, CodeOrganizationNotFound)
+	if err != nil {
+		return nil, err
 	}
 	email := strings.ToLower(strings.TrimSpace(c.Body.String("email")))
 	if !authcore.ValidEmail(email) {
@@ -106,12 +103,9 @@ func (p *Plugin) inviteMember(c *authcore.Call) (any, error) {
 	if len(pending) > 0 && !resend && !p.CancelPendingInvitationsOnReInvite {
 		return nil, CodeUserIsAlreadyInvitedToThisOrganization.With(http.StatusBadRequest)
 	}
-	org, err := p.orgByID(ctx, orgID)
+	org, err := p.requireOrg(ctx, orgID)
 	if err != nil {
 		return nil, err
-	}
-	if org == nil {
-		return nil, CodeOrganizationNotFound.With(http.StatusBadRequest)
 	}
 	expires := p.engine.Clock().Now().Add(p.invitationTTL)
 	if len(pending) > 0 && resend {
@@ -232,12 +226,9 @@ func (p *Plugin) acceptInvitation(c *authcore.Call) (any, error) {
 		return nil, err
 	}
 	orgID := inv.String("organizationId")
-	org, err := p.orgByID(ctx, orgID)
+	org, err := p.requireOrg(ctx, orgID)
 	if err != nil {
 		return nil, err
-	}
-	if org == nil {
-		return nil, CodeOrganizationNotFound.With(http.StatusBadRequest)
 	}
 	if err := p.before(ctx, p.BeforeAcceptInvitation, &HookEvent{Invitation: inv, User: s.User, Organization: org}); err != nil {
 		return nil, err
@@ -250,13 +241,7 @@ func (p *Plugin) acceptInvitation(c *authcore.Call) (any, error) {
 	now := p.engine.Clock().Now()
 	member, err := p.addMember(ctx, org, s.User, inv.String("role"), func(tx storage.Adapter) error {
 		var err error
-		accepted, err = tx.Update(ctx, ModelInvitation,
-			storage.And(storage.ByID(inv.ID()), storage.Eq("status", StatusPending), storage.Gt("expiresAt", now)),
-			storage.Record{"status": StatusAccepted})
-		if errors.Is(err, storage.ErrNotFound) {
-			return errInvitationNotFound()
-		}
-		if err != nil {
+		if accepted, err = settleInvitation(ctx, tx, inv.ID(), StatusAccepted, storage.Gt("expiresAt", now)); err != nil {
 			return err
 		}
 		return p.joinTeams(ctx, tx, orgID, s.UserID(), teamIDs)
@@ -275,6 +260,20 @@ func (p *Plugin) acceptInvitation(c *authcore.Call) (any, error) {
 	return map[string]any{"invitation": p.invitationJSON(accepted), "member": p.memberJSON(member)}, nil
 }
 
+// settleInvitation moves a pending invitation to status (with the extra conditions), at most
+// once however many requests race; one no longer pending is 400 INVITATION_NOT_FOUND.
+func settleInvitation(ctx context.Context, st storage.Adapter, id, status string, extra ...storage.Where) (storage.Record, error) {
+	where := storage.And(append([]storage.Where{storage.ByID(id), storage.Eq("status", StatusPending)}, extra...)...)
+	rec, err := st.Update(ctx, ModelInvitation, where, storage.Record{"status": status})
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return nil, errInvitationNotFound()
+	case err != nil:
+		return nil, authcore.Internal(err)
+	}
+	return rec, nil
+}
+
 // rejectInvitation is POST /organization/reject-invitation.
 func (p *Plugin) rejectInvitation(c *authcore.Call) (any, error) {
 	s, err := c.RequireSession()
@@ -286,23 +285,16 @@ func (p *Plugin) rejectInvitation(c *authcore.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	org, err := p.orgByID(ctx, inv.String("organizationId"))
+	org, err := p.requireOrg(ctx, inv.String("organizationId"))
 	if err != nil {
 		return nil, err
-	}
-	if org == nil {
-		return nil, CodeOrganizationNotFound.With(http.StatusBadRequest)
 	}
 	if err := p.before(ctx, p.BeforeRejectInvitation, &HookEvent{Invitation: inv, User: s.User, Organization: org}); err != nil {
 		return nil, err
 	}
-	rejected, err := p.engine.Store().Update(ctx, ModelInvitation, storage.And(storage.ByID(inv.ID()), storage.Eq("status", StatusPending)),
-		storage.Record{"status": StatusRejected})
-	if errors.Is(err, storage.ErrNotFound) {
-		return nil, errInvitationNotFound()
-	}
+	rejected, err := settleInvitation(ctx, p.engine.Store(), inv.ID(), StatusRejected)
 	if err != nil {
-		return nil, authcore.Internal(err)
+		return nil, err
 	}
 	p.after(ctx, p.AfterRejectInvitation, &HookEvent{Invitation: rejected, User: s.User, Organization: org})
 	return map[string]any{"invitation": p.invitationJSON(rejected), "member": nil}, nil
@@ -333,23 +325,16 @@ func (p *Plugin) cancelInvitation(c *authcore.Call) (any, error) {
 	if inv.String("status") != StatusPending {
 		return nil, errInvitationNotFound()
 	}
-	org, err := p.orgByID(ctx, orgID)
+	org, err := p.requireOrg(ctx, orgID)
 	if err != nil {
 		return nil, err
-	}
-	if org == nil {
-		return nil, CodeOrganizationNotFound.With(http.StatusBadRequest)
 	}
 	if err := p.before(ctx, p.BeforeCancelInvitation, &HookEvent{Invitation: inv, User: s.User, Organization: org}); err != nil {
 		return nil, err
 	}
-	canceled, err := p.engine.Store().Update(ctx, ModelInvitation, storage.And(storage.ByID(inv.ID()), storage.Eq("status", StatusPending)),
-		storage.Record{"status": StatusCanceled})
-	if errors.Is(err, storage.ErrNotFound) {
-		return nil, errInvitationNotFound()
-	}
+	canceled, err := settleInvitation(ctx, p.engine.Store(), inv.ID(), StatusCanceled)
 	if err != nil {
-		return nil, authcore.Internal(err)
+		return nil, err
 	}
 	p.after(ctx, p.AfterCancelInvitation, &HookEvent{Invitation: canceled, User: s.User, Organization: org})
 	return p.invitationJSON(canceled), nil
@@ -366,12 +351,9 @@ func (p *Plugin) getInvitation(c *authcore.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	org, err := p.orgByID(ctx, inv.String("organizationId"))
+	org, err := p.requireOrg(ctx, inv.String("organizationId"))
 	if err != nil {
 		return nil, err
-	}
-	if org == nil {
-		return nil, CodeOrganizationNotFound.With(http.StatusBadRequest)
 	}
 	inviter, err := p.memberOf(ctx, org.ID(), inv.String("inviterId"))
 	if err != nil {
@@ -401,12 +383,9 @@ func (p *Plugin) listInvitations(c *authcore.Call) (any, error) {
 		return nil, err
 	}
 	ctx := c.Context()
-	orgID := c.Query.String("organizationId")
-	if orgID == "" {
-		orgID = activeOrgID(s)
-	}
-	if orgID == "" {
-		return nil, CodeNoActiveOrganization.With(http.StatusBadRequest)
+	orgID, err := requestOrgID(s, c.Query, CodeNoActiveOrganization)
+	if err != nil {
+		return nil, err
 	}
 	member, err := p.requireMember(ctx, orgID, s.UserID(), CodeYouAreNotAMemberOfThisOrganization, http.StatusForbidden)
 	if err != nil {

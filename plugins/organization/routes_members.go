@@ -27,12 +27,9 @@ func (p *Plugin) AddMember(ctx context.Context, orgID, userID string, roles []st
 	if err != nil {
 		return nil, err
 	}
-	org, err := p.orgByID(ctx, orgID)
+	org, err := p.requireOrg(ctx, orgID)
 	if err != nil {
 		return nil, err
-	}
-	if org == nil {
-		return nil, CodeOrganizationNotFound.With(http.StatusBadRequest)
 	}
 	user, err := p.userByID(ctx, userID)
 	if err != nil {
@@ -158,12 +155,9 @@ func (p *Plugin) removeMember(c *authcore.Call) (any, error) {
 		return nil, err
 	}
 	ctx := c.Context()
-	orgID := c.Body.String("organizationId")
-	if orgID == "" {
-		orgID = activeOrgID(s)
-	}
-	if orgID == "" {
-		return nil, CodeNoActiveOrganization.With(http.StatusBadRequest)
+	orgID, err := requestOrgID(s, c.Body, CodeNoActiveOrganization)
+	if err != nil {
+		return nil, err
 	}
 	caller, err := p.requireMember(ctx, orgID, s.UserID(), CodeMemberNotFound, http.StatusBadRequest)
 	if err != nil {
@@ -198,12 +192,9 @@ func (p *Plugin) removeMember(c *authcore.Call) (any, error) {
 	if p.isOwner(target.String("role")) && !p.isOwner(caller.String("role")) {
 		return nil, CodeYouAreNotAllowedToDeleteThisMember.With(http.StatusForbidden)
 	}
-	org, err := p.orgByID(ctx, orgID)
+	org, err := p.requireOrg(ctx, orgID)
 	if err != nil {
 		return nil, err
-	}
-	if org == nil {
-		return nil, CodeOrganizationNotFound.With(http.StatusBadRequest)
 	}
 	user, err := p.userByID(ctx, target.String("userId"))
 	if err != nil {
@@ -230,12 +221,9 @@ func (p *Plugin) updateMemberRole(c *authcore.Call) (any, error) {
 		return nil, err
 	}
 	ctx := c.Context()
-	orgID := c.Body.String("organizationId")
-	if orgID == "" {
-		orgID = activeOrgID(s)
-	}
-	if orgID == "" {
-		return nil, CodeNoActiveOrganization.With(http.StatusBadRequest)
+	orgID, err := requestOrgID(s, c.Body, CodeNoActiveOrganization)
+	if err != nil {
+		return nil, err
 	}
 	caller, err := p.requireMember(ctx, orgID, s.UserID(), CodeMemberNotFound, http.StatusBadRequest)
 	if err != nil {
@@ -276,12 +264,9 @@ func (p *Plugin) updateMemberRole(c *authcore.Call) (any, error) {
 			return nil, CodeYouAreNotAllowedToUpdateThisMember.With(http.StatusForbidden)
 		}
 	}
-	org, err := p.orgByID(ctx, orgID)
+	org, err := p.requireOrg(ctx, orgID)
 	if err != nil {
 		return nil, err
-	}
-	if org == nil {
-		return nil, CodeOrganizationNotFound.With(http.StatusBadRequest)
 	}
 	user, err := p.userByID(ctx, target.String("userId"))
 	if err != nil {
@@ -535,12 +520,9 @@ func (p *Plugin) hasPermission(c *authcore.Call) (any, error) {
 		return nil, err
 	}
 	ctx := c.Context()
-	orgID := c.Body.String("organizationId")
-	if orgID == "" {
-		orgID = activeOrgID(s)
-	}
-	if orgID == "" {
-		return nil, CodeNoActiveOrganization.With(http.StatusBadRequest)
+	orgID, err := requestOrgID(s, c.Body, CodeNoActiveOrganization)
+	if err != nil {
+		return nil, err
 	}
 	member, err := p.requireMember(ctx, orgID, s.UserID(), CodeUserIsNotAMemberOfTheOrganization, http.StatusUnauthorized)
 	if err != nil {

@@ -149,12 +149,9 @@ func (p *Plugin) update(c *authcore.Call) (any, error) {
 		return nil, err
 	}
 	ctx := c.Context()
-	orgID := c.Body.String("organizationId")
-	if orgID == "" {
-		orgID = activeOrgID(s)
-	}
-	if orgID == "" {
-		return nil, CodeOrganizationNotFound.With(http.StatusBadRequest)
+	orgID, err := requestOrgID(s, c.Body, CodeOrganizationNotFound)
+	if err != nil {
+		return nil, err
 	}
 	member, err := p.requireMember(ctx, orgID, s.UserID(), CodeUserIsNotAMemberOfTheOrganization, http.StatusForbidden)
 	if err != nil {
@@ -212,10 +209,7 @@ func (p *Plugin) update(c *authcore.Call) (any, error) {
 	}
 	var org storage.Record
 	if len(set) == 0 {
-		org, err = p.orgByID(ctx, orgID)
-		if err == nil && org == nil {
-			err = CodeOrganizationNotFound.With(http.StatusBadRequest)
-		}
+		org, err = p.requireOrg(ctx, orgID)
 	} else {
 		org, err = p.engine.Store().Update(ctx, ModelOrganization, storage.ByID(orgID), set)
 		switch {
@@ -256,12 +250,9 @@ func (p *Plugin) delete(c *authcore.Call) (any, error) {
 	if err := p.requirePermission(ctx, member, Permissions{"organization": {"delete"}}, CodeYouAreNotAllowedToDeleteThisOrganization, http.StatusForbidden); err != nil {
 		return nil, err
 	}
-	org, err := p.orgByID(ctx, orgID)
+	org, err := p.requireOrg(ctx, orgID)
 	if err != nil {
 		return nil, err
-	}
-	if org == nil {
-		return nil, CodeOrganizationNotFound.With(http.StatusBadRequest)
 	}
 	if err := p.before(ctx, p.BeforeDeleteOrganization, &HookEvent{Organization: org, User: s.User}); err != nil {
 		return nil, err

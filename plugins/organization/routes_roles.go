@@ -226,12 +226,9 @@ func (p *Plugin) createRole(c *authcore.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	orgID := c.Body.String("organizationId")
-	if orgID == "" {
-		orgID = activeOrgID(s)
-	}
-	if orgID == "" {
-		return nil, CodeYouMustBeInAnOrganizationToCreateARole.With(http.StatusBadRequest)
+	orgID, err := requestOrgID(s, c.Body, CodeYouMustBeInAnOrganizationToCreateARole)
+	if err != nil {
+		return nil, err
 	}
 	name := normalizeRoleName(c.Body.String("role"))
 	if err := p.checkNewRoleName("body.role", name); err != nil {

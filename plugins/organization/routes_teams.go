@@ -170,12 +170,9 @@ func (p *Plugin) createTeam(c *authcore.Call) (any, error) {
 	if err := p.checkTeamCount(ctx, p.engine.Store(), orgID); err != nil {
 		return nil, err
 	}
-	org, err := p.orgByID(ctx, orgID)
+	org, err := p.requireOrg(ctx, orgID)
 	if err != nil {
 		return nil, err
-	}
-	if org == nil {
-		return nil, CodeOrganizationNotFound.With(http.StatusBadRequest)
 	}
 	name := c.Body.String("name")
 	if err := p.before(ctx, p.BeforeCreateTeam, &HookEvent{
@@ -254,12 +251,9 @@ func (p *Plugin) removeTeam(c *authcore.Call) (any, error) {
 	if err := p.checkNotLastTeam(ctx, p.engine.Store(), orgID); err != nil {
 		return nil, err
 	}
-	org, err := p.orgByID(ctx, orgID)
+	org, err := p.requireOrg(ctx, orgID)
 	if err != nil {
 		return nil, err
-	}
-	if org == nil {
-		return nil, CodeOrganizationNotFound.With(http.StatusBadRequest)
 	}
 	if err := p.before(ctx, p.BeforeDeleteTeam, &HookEvent{Team: team, User: s.User, Organization: org}); err != nil {
 		return nil, err
@@ -372,12 +366,9 @@ func (p *Plugin) updateTeam(c *authcore.Call) (any, error) {
 	if team == nil {
 		return nil, CodeTeamNotFound.With(http.StatusBadRequest)
 	}
-	org, err := p.orgByID(ctx, orgID)
+	org, err := p.requireOrg(ctx, orgID)
 	if err != nil {
 		return nil, err
-	}
-	if org == nil {
-		return nil, CodeOrganizationNotFound.With(http.StatusBadRequest)
 	}
 	set["updatedAt"] = p.engine.Clock().Now()
 	next := team.Clone()
@@ -423,7 +414,7 @@ func (p *Plugin) listTeams(c *authcore.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	orgID, err := p.targetOrgID(ctx, s, authcore.Values{"organizationId": c.Query.String("organizationId")})
+	orgID, err := requestOrgID(s, c.Query, CodeNoActiveOrganization)
 	if err != nil {
 		return nil, err
 	}
@@ -628,7 +619,7 @@ type teamTarget struct {
 // the team (in that organization), the target user.
 func (p *Plugin) resolveTeamTarget(c *authcore.Call, s *authcore.Session, perm string, denied authcore.ErrorCode) (*teamTarget, error) {
 	ctx := c.Context()
-	orgID, err := p.targetOrgID(ctx, s, authcore.Values{"organizationId": c.Body.String("organizationId")})
+	orgID, err := requestOrgID(s, c.Body, CodeNoActiveOrganization)
 	if err != nil {
 		return nil, err
 	}
@@ -650,12 +641,9 @@ func (p *Plugin) resolveTeamTarget(c *authcore.Call, s *authcore.Session, perm s
 	if team == nil {
 		return nil, CodeTeamNotFound.With(http.StatusBadRequest)
 	}
-	org, err := p.orgByID(ctx, orgID)
+	org, err := p.requireOrg(ctx, orgID)
 	if err != nil {
 		return nil, err
-	}
-	if org == nil {
-		return nil, CodeOrganizationNotFound.With(http.StatusBadRequest)
 	}
 	user, err := p.userByID(ctx, userID)
 	if err != nil {

@@ -18,11 +18,14 @@ func (p *Plugin) accountRoutes() []route {
 		{"POST", "/account/profile", p.accountProfilePost},
 		{"POST", "/account/password", p.accountPasswordPost},
 		{"POST", "/account/email", p.accountEmailPost},
-		{"POST", "/account/sessions/revoke", p.accountRevokeSessionPost},
+		// A handle of another user's session is ignored by the API.
+		{"POST", "/account/sessions/revoke", p.accountIDPost("session-revoke", "session", "/revoke-session", "token", "session_revoked")},
 		{"POST", "/account/sessions/revoke-others", p.accountRevokeOthersPost},
 		{"POST", "/account/api-keys/create", p.accountAPIKeyCreatePost},
-		{"POST", "/account/api-keys/delete", p.accountAPIKeyDeletePost},
-		{"POST", "/account/organizations/set-active", p.accountOrgSwitchPost},
+		// A foreign key id is KEY_NOT_FOUND.
+		{"POST", "/account/api-keys/delete", p.accountIDPost("api-key-revoke", "keyId", "/api-key/delete", "keyId", "api_key_revoked")},
+		// set-active re-issues the session cookie, which accountDone copies.
+		{"POST", "/account/organizations/set-active", p.accountIDPost("org-switch", "organizationId", "/organization/set-active", "organizationId", "org_switched")},
 		{"POST", "/account/invitations/accept", p.accountInvitationPost("invitation-accept", "/organization/accept-invitation", "invitation_accepted")},
 		{"POST", "/account/invitations/reject", p.accountInvitationPost("invitation-reject", "/organization/reject-invitation", "invitation_rejected")},
 		{"GET", "/accept-invitation", p.acceptInvitationPage},
@@ -264,26 +267,6 @@ func (p *Plugin) accountEmailPost(w http.ResponseWriter, r *http.Request) {
 	p.accountDone(w, r, res, "email")
 }
 
-// accountRevokeSessionPost revokes one session by the handle /list-sessions gave
-// (/revoke-session; a handle of another user is ignored by the API).
-func (p *Plugin) accountRevokeSessionPost(w http.ResponseWriter, r *http.Request) {
-	d, ok := p.accountPost(w, r, "session-revoke")
-	if !ok {
-		return
-	}
-	h := field(r, "session")
-	if h == "" || len(h) > 512 {
-		p.accountInvalid(w, r, d, "MISSING_FIELDS")
-		return
-	}
-	res := p.api(r, http.MethodPost, "/revoke-session", map[string]any{"token": h})
-	if !res.OK() {
-		p.accountFailed(w, r, d, res)
-		return
-	}
-	p.accountDone(w, r, res, "session_revoked")
-}
-
 // accountRevokeOthersPost revokes every other session (/revoke-other-sessions).
 func (p *Plugin) accountRevokeOthersPost(w http.ResponseWriter, r *http.Request) {
 	d, ok := p.accountPost(w, r, "revoke-others")
@@ -335,43 +318,27 @@ func (p *Plugin) accountAPIKeyCreatePost(w http.ResponseWriter, r *http.Request)
 	p.renderAccount(w, r, http.StatusOK, accountData{pageData: d, NewKey: res.String("key"), NewKeyName: res.String("name")})
 }
 
-// accountAPIKeyDeletePost revokes a key (/api-key/delete; a foreign id is KEY_NOT_FOUND).
-func (p *Plugin) accountAPIKeyDeletePost(w http.ResponseWriter, r *http.Request) {
-	d, ok := p.accountPost(w, r, "api-key-revoke")
-	if !ok {
-		return
+// accountIDPost is an account form that sends one id to one API route: the form's field
+// (required, at most 512 bytes) becomes the body's key; success goes back to the account page
+// with done, a refusal re-renders it with the API's message.
+func (p *Plugin) accountIDPost(form, fieldName, apiPath, key, done string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		d, ok := p.accountPost(w, r, form)
+		if !ok {
+			return
+		}
+		id := field(r, fieldName)
+		if id == "" || len(id) > 512 {
+			p.accountInvalid(w, r, d, "MISSING_FIELDS")
+			return
+		}
+		res := p.api(r, http.MethodPost, apiPath, map[string]any{key: id})
+		if !res.OK() {
+			p.accountFailed(w, r, d, res)
+			return
+		}
+		p.accountDone(w, r, res, done)
 	}
-	id := field(r, "keyId")
-	if id == "" || len(id) > 256 {
-		p.accountInvalid(w, r, d, "MISSING_FIELDS")
-		return
-	}
-	res := p.api(r, http.MethodPost, "/api-key/delete", map[string]any{"keyId": id})
-	if !res.OK() {
-		p.accountFailed(w, r, d, res)
-		return
-	}
-	p.accountDone(w, r, res, "api_key_revoked")
-}
-
-// accountOrgSwitchPost makes one of the user's organizations active
-// (/organization/set-active re-issues the session cookie).
-func (p *Plugin) accountOrgSwitchPost(w http.ResponseWriter, r *http.Request) {
-	d, ok := p.accountPost(w, r, "org-switch")
-	if !ok {
-		return
-	}
-	id := field(r, "organizationId")
-	if id == "" || len(id) > 256 {
-		p.accountInvalid(w, r, d, "MISSING_FIELDS")
-		return
-	}
-	res := p.api(r, http.MethodPost, "/organization/set-active", map[string]any{"organizationId": id})
-	if !res.OK() {
-		p.accountFailed(w, r, d, res)
-		return
-	}
-	p.accountDone(w, r, res, "org_switched")
 }
 
 // accountInvitationPost accepts or rejects an invitation addressed to the user (from the

@@ -14,10 +14,10 @@ func (p *Plugin) methodRoutes() []route {
 	return []route{
 		{"GET", "/sign-in/magic-link", p.magicLinkPage},
 		{"POST", "/sign-in/magic-link", p.magicLinkPost},
-		{"GET", "/sign-in/email-otp", p.emailOTPPage},
-		{"POST", "/sign-in/email-otp", p.emailOTPPost},
-		{"GET", "/sign-in/phone", p.phonePage},
-		{"POST", "/sign-in/phone", p.phonePost},
+		{"GET", "/sign-in/email-otp", p.codePage(emailOTPFlow)},
+		{"POST", "/sign-in/email-otp", p.codePost(emailOTPFlow)},
+		{"GET", "/sign-in/phone", p.codePage(phoneFlow)},
+		{"POST", "/sign-in/phone", p.codePost(phoneFlow)},
 		{"GET", "/email-changed", p.emailChangedPage},
 	}
 }
@@ -98,7 +98,7 @@ func (p *Plugin) magicLinkPost(w http.ResponseWriter, r *http.Request) {
 	p.render(w, r, http.StatusOK, "magic-link", d)
 }
 
-// --- Email code ---
+// --- Sign-in by code (email, SMS) ---
 
 // codeData is the data of the two-step code pages (email code, phone code): step 1 asks
 // for the address or number, step 2 (Verify) for the code.
@@ -109,123 +109,110 @@ type codeData struct {
 	Verify bool
 }
 
-func (p *Plugin) emailOTPPage(w http.ResponseWriter, r *http.Request) {
-	if p.methodOff(w, r, p.enabled().EmailOTP) {
-		return
-	}
-	p.render(w, r, http.StatusOK, "email-otp", codeData{pageData: p.page(w, r)})
+// codeFlow is one of the two-step sign-ins by code — email or SMS: step 1 (?step=send, the
+// default) asks the API to send a code to the address, step 2 (?step=verify) signs in with
+// it. The step is in the form's action so that the CSRF check knows the form before the
+// body is read.
+type codeFlow struct {
+	page        string // template, and the prefix of the form names (<page>-send, <page>-verify)
+	on          func(methods) bool
+	addrField   string // the form field of the address, and of the code
+	codeField   string
+	sendPath    string
+	sendBody    func(addr string) map[string]any
+	verifyPath  string
+	verifyBody  func(addr, code string) map[string]any
+	sentMessage string // strings key, formatted with the address
+	setAddr     func(d *codeData, addr string)
 }
 
-// emailOTPPost is step 1 (?step=send, the default: /email-otp/send-verification-otp with
-// type sign-in; the answer is the same for every address) or step 2 (?step=verify:
-// /sign-in/email-otp). The step is in the form's action so that the CSRF check knows the
-// form before the body is read.
-func (p *Plugin) emailOTPPost(w http.ResponseWriter, r *http.Request) {
-	if p.methodOff(w, r, p.enabled().EmailOTP) {
-		return
-	}
-	verify := r.URL.Query().Get("step") == "verify"
-	form := "email-otp-send"
-	if verify {
-		form = "email-otp-verify"
-	}
-	if !p.checkPost(w, r, form) {
-		return
-	}
-	d := codeData{pageData: p.page(w, r), Email: field(r, "email"), Verify: verify}
-	if d.Email == "" {
-		d.Verify = false
-		d.Error, d.ErrorCode = errorText("MISSING_FIELDS"), "MISSING_FIELDS"
-		p.render(w, r, http.StatusBadRequest, "email-otp", d)
-		return
-	}
-	if !verify {
-		res := p.api(r, http.MethodPost, "/email-otp/send-verification-otp", map[string]any{"email": d.Email, "type": "sign-in"})
-		res.CopyCookies(w)
-		if !res.OK() {
-			d.Error, d.ErrorCode = errorText(res.Code), res.Code
-			p.render(w, r, res.Status, "email-otp", d)
+// emailOTPFlow: /email-otp/send-verification-otp (type sign-in; the same answer for every
+// address), then /sign-in/email-otp.
+var emailOTPFlow = codeFlow{
+	page: "email-otp", on: func(m methods) bool { return m.EmailOTP },
+	addrField: "email", codeField: "otp",
+	sendPath:    "/email-otp/send-verification-otp",
+	sendBody:    func(a string) map[string]any { return map[string]any{"email": a, "type": "sign-in"} },
+	verifyPath:  "/sign-in/email-otp",
+	verifyBody:  func(a, c string) map[string]any { return map[string]any{"email": a, "otp": c} },
+	sentMessage: "methods.email_otp.sent",
+	setAddr:     func(d *codeData, a string) { d.Email = a },
+}
+
+// phoneFlow: /phone-number/send-otp (which never looks the number up), then
+// /phone-number/verify, which verifies the number and signs in — the phone-number plugin's
+// only sign-in by code.
+var phoneFlow = codeFlow{
+	page: "phone", on: func(m methods) bool { return m.Phone },
+	addrField: "phone", codeField: "code",
+	sendPath:    "/phone-number/send-otp",
+	sendBody:    func(a string) map[string]any { return map[string]any{"phoneNumber": a} },
+	verifyPath:  "/phone-number/verify",
+	verifyBody:  func(a, c string) map[string]any { return map[string]any{"phoneNumber": a, "code": c} },
+	sentMessage: "methods.phone.sent",
+	setAddr:     func(d *codeData, a string) { d.Phone = a },
+}
+
+// codePage is a flow's first step.
+func (p *Plugin) codePage(f codeFlow) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if p.methodOff(w, r, f.on(p.enabled())) {
 			return
 		}
-		d.Verify = true
-		d.Flash = fmt.Sprintf(t("methods.email_otp.sent"), d.Email)
-		p.render(w, r, http.StatusOK, "email-otp", d)
-		return
+		p.render(w, r, http.StatusOK, f.page, codeData{pageData: p.page(w, r)})
 	}
-	code := field(r, "otp")
-	if code == "" {
-		d.Error, d.ErrorCode = errorText("MISSING_FIELDS"), "MISSING_FIELDS"
-		p.render(w, r, http.StatusBadRequest, "email-otp", d)
-		return
-	}
-	res := p.api(r, http.MethodPost, "/sign-in/email-otp", map[string]any{"email": d.Email, "otp": code})
-	res.CopyCookies(w)
-	if !res.OK() {
-		d.Error, d.ErrorCode = errorText(res.Code), res.Code
-		p.render(w, r, res.Status, "email-otp", d)
-		return
-	}
-	p.finishSignIn(w, r, res, d.CallbackURL)
 }
 
-// --- Phone code ---
-
-func (p *Plugin) phonePage(w http.ResponseWriter, r *http.Request) {
-	if p.methodOff(w, r, p.enabled().Phone) {
-		return
-	}
-	p.render(w, r, http.StatusOK, "phone", codeData{pageData: p.page(w, r)})
-}
-
-// phonePost is step 1 (?step=send: /phone-number/send-otp, which never looks the number up)
-// or step 2 (?step=verify: /phone-number/verify, which verifies the number and signs in —
-// the phone-number plugin's only sign-in by code).
-func (p *Plugin) phonePost(w http.ResponseWriter, r *http.Request) {
-	if p.methodOff(w, r, p.enabled().Phone) {
-		return
-	}
-	verify := r.URL.Query().Get("step") == "verify"
-	form := "phone-send"
-	if verify {
-		form = "phone-verify"
-	}
-	if !p.checkPost(w, r, form) {
-		return
-	}
-	d := codeData{pageData: p.page(w, r), Phone: field(r, "phone"), Verify: verify}
-	if d.Phone == "" {
-		d.Verify = false
-		d.Error, d.ErrorCode = errorText("MISSING_FIELDS"), "MISSING_FIELDS"
-		p.render(w, r, http.StatusBadRequest, "phone", d)
-		return
-	}
-	if !verify {
-		res := p.api(r, http.MethodPost, "/phone-number/send-otp", map[string]any{"phoneNumber": d.Phone})
-		res.CopyCookies(w)
-		if !res.OK() {
-			d.Error, d.ErrorCode = errorText(res.Code), res.Code
-			p.render(w, r, res.Status, "phone", d)
+// codePost sends the code (step 1) or signs in with it (step 2).
+func (p *Plugin) codePost(f codeFlow) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if p.methodOff(w, r, f.on(p.enabled())) {
 			return
 		}
-		d.Verify = true
-		d.Flash = fmt.Sprintf(t("methods.phone.sent"), d.Phone)
-		p.render(w, r, http.StatusOK, "phone", d)
-		return
+		verify := r.URL.Query().Get("step") == "verify"
+		form := f.page + "-send"
+		if verify {
+			form = f.page + "-verify"
+		}
+		if !p.checkPost(w, r, form) {
+			return
+		}
+		addr := field(r, f.addrField)
+		d := codeData{pageData: p.page(w, r), Verify: verify && addr != ""}
+		f.setAddr(&d, addr)
+		fail := func(status int, code string) {
+			d.Error, d.ErrorCode = errorText(code), code
+			p.render(w, r, status, f.page, d)
+		}
+		if addr == "" {
+			fail(http.StatusBadRequest, "MISSING_FIELDS")
+			return
+		}
+		if !verify {
+			res := p.api(r, http.MethodPost, f.sendPath, f.sendBody(addr))
+			res.CopyCookies(w)
+			if !res.OK() {
+				fail(res.Status, res.Code)
+				return
+			}
+			d.Verify = true
+			d.Flash = fmt.Sprintf(t(f.sentMessage), addr)
+			p.render(w, r, http.StatusOK, f.page, d)
+			return
+		}
+		code := field(r, f.codeField)
+		if code == "" {
+			fail(http.StatusBadRequest, "MISSING_FIELDS")
+			return
+		}
+		res := p.api(r, http.MethodPost, f.verifyPath, f.verifyBody(addr, code))
+		res.CopyCookies(w)
+		if !res.OK() {
+			fail(res.Status, res.Code)
+			return
+		}
+		p.finishSignIn(w, r, res, d.CallbackURL)
 	}
-	code := field(r, "code")
-	if code == "" {
-		d.Error, d.ErrorCode = errorText("MISSING_FIELDS"), "MISSING_FIELDS"
-		p.render(w, r, http.StatusBadRequest, "phone", d)
-		return
-	}
-	res := p.api(r, http.MethodPost, "/phone-number/verify", map[string]any{"phoneNumber": d.Phone, "code": code})
-	res.CopyCookies(w)
-	if !res.OK() {
-		d.Error, d.ErrorCode = errorText(res.Code), res.Code
-		p.render(w, r, res.Status, "phone", d)
-		return
-	}
-	p.finishSignIn(w, r, res, d.CallbackURL)
 }
 
 // --- Change of email ---

@@ -260,31 +260,48 @@ func (d *accountTwoFactorData) setTOTP(uri string) error {
 
 var missingPassword = apiResult{Status: http.StatusBadRequest, Code: "MISSING_FIELDS"}
 
-// accountTwoFactorEnable starts enrolment: /two-factor/enable answers the authenticator URI
-// and the backup codes, shown on this answer only, with the verify form.
-func (p *Plugin) accountTwoFactorEnable(w http.ResponseWriter, r *http.Request) {
-	d, ok := p.postAccountTwoFactor(w, r, "two-factor-enable")
+// passwordPost is the common part of the enrolment forms confirmed with the password: the
+// form checks, then path is called with {password}; a refusal re-renders the page (with the
+// pending enrolment's forms when verifying). false means the answer was written.
+func (p *Plugin) passwordPost(w http.ResponseWriter, r *http.Request, form, path string, verifying bool) (accountTwoFactorData, apiResult, bool) {
+	d, ok := p.postAccountTwoFactor(w, r, form)
 	if !ok {
-		return
+		return d, apiResult{}, false
 	}
+	d.Verifying = verifying
 	pw := r.PostForm.Get("password")
 	if pw == "" {
 		p.accountError(w, r, d, missingPassword)
-		return
+		return d, apiResult{}, false
 	}
-	res := p.api(r, http.MethodPost, "/two-factor/enable", map[string]any{"password": pw})
+	res := p.api(r, http.MethodPost, path, map[string]any{"password": pw})
 	if !res.OK() {
 		p.accountError(w, r, d, res)
-		return
+		return d, res, false
 	}
 	res.CopyCookies(w)
-	if err := d.setTOTP(res.String("totpURI")); err != nil {
+	return d, res, true
+}
+
+// renderTOTP shows the enrolment page with the authenticator of a totpURI.
+func (p *Plugin) renderTOTP(w http.ResponseWriter, r *http.Request, d accountTwoFactorData, uri string) {
+	if err := d.setTOTP(uri); err != nil {
 		p.engine.Logger().Error("portal: two-factor QR code", "err", err)
 		p.renderError(w, r, http.StatusInternalServerError, "INTERNAL_SERVER_ERROR")
 		return
 	}
-	d.BackupCodes = stringList(res.Object()["backupCodes"])
 	p.render(w, r, http.StatusOK, "account-two-factor", d)
+}
+
+// accountTwoFactorEnable starts enrolment: /two-factor/enable answers the authenticator URI
+// and the backup codes, shown on this answer only, with the verify form.
+func (p *Plugin) accountTwoFactorEnable(w http.ResponseWriter, r *http.Request) {
+	d, res, ok := p.passwordPost(w, r, "two-factor-enable", "/two-factor/enable", false)
+	if !ok {
+		return
+	}
+	d.BackupCodes = stringList(res.Object()["backupCodes"])
+	p.renderTOTP(w, r, d, res.String("totpURI"))
 }
 
 // accountTwoFactorVerify finishes enrolment with a first authenticator code.
@@ -312,66 +329,25 @@ func (p *Plugin) accountTwoFactorVerify(w http.ResponseWriter, r *http.Request) 
 // accountTwoFactorShowQR shows the pending authenticator's QR code again (the password is
 // asked again: the secret is never kept in the page's URL or cookies).
 func (p *Plugin) accountTwoFactorShowQR(w http.ResponseWriter, r *http.Request) {
-	d, ok := p.postAccountTwoFactor(w, r, "two-factor-show-qr")
-	if !ok {
-		return
+	d, res, ok := p.passwordPost(w, r, "two-factor-show-qr", "/two-factor/get-totp-uri", true)
+	if ok {
+		p.renderTOTP(w, r, d, res.String("totpURI"))
 	}
-	d.Verifying = true
-	pw := r.PostForm.Get("password")
-	if pw == "" {
-		p.accountError(w, r, d, missingPassword)
-		return
-	}
-	res := p.api(r, http.MethodPost, "/two-factor/get-totp-uri", map[string]any{"password": pw})
-	if !res.OK() {
-		p.accountError(w, r, d, res)
-		return
-	}
-	if err := d.setTOTP(res.String("totpURI")); err != nil {
-		p.engine.Logger().Error("portal: two-factor QR code", "err", err)
-		p.renderError(w, r, http.StatusInternalServerError, "INTERNAL_SERVER_ERROR")
-		return
-	}
-	p.render(w, r, http.StatusOK, "account-two-factor", d)
 }
 
 // accountTwoFactorDisable turns two-factor off.
 func (p *Plugin) accountTwoFactorDisable(w http.ResponseWriter, r *http.Request) {
-	d, ok := p.postAccountTwoFactor(w, r, "two-factor-disable")
-	if !ok {
-		return
+	if _, _, ok := p.passwordPost(w, r, "two-factor-disable", "/two-factor/disable", false); ok {
+		p.redirectUI(w, r, "/account/two-factor", "status", "disabled")
 	}
-	pw := r.PostForm.Get("password")
-	if pw == "" {
-		p.accountError(w, r, d, missingPassword)
-		return
-	}
-	res := p.api(r, http.MethodPost, "/two-factor/disable", map[string]any{"password": pw})
-	if !res.OK() {
-		p.accountError(w, r, d, res)
-		return
-	}
-	res.CopyCookies(w)
-	p.redirectUI(w, r, "/account/two-factor", "status", "disabled")
 }
 
 // accountTwoFactorRegenerate replaces the backup codes and shows the new ones once.
 func (p *Plugin) accountTwoFactorRegenerate(w http.ResponseWriter, r *http.Request) {
-	d, ok := p.postAccountTwoFactor(w, r, "two-factor-regenerate")
+	d, res, ok := p.passwordPost(w, r, "two-factor-regenerate", "/two-factor/generate-backup-codes", false)
 	if !ok {
 		return
 	}
-	pw := r.PostForm.Get("password")
-	if pw == "" {
-		p.accountError(w, r, d, missingPassword)
-		return
-	}
-	res := p.api(r, http.MethodPost, "/two-factor/generate-backup-codes", map[string]any{"password": pw})
-	if !res.OK() {
-		p.accountError(w, r, d, res)
-		return
-	}
-	res.CopyCookies(w)
 	d.BackupCodes = stringList(res.Object()["backupCodes"])
 	d.Flash = t("twofactor.account.regenerated_flash")
 	p.render(w, r, http.StatusOK, "account-two-factor", d)

@@ -89,6 +89,7 @@ type Rule struct {
 	MatchRaw caddyhttp.RawMatcherSets `json:"match,omitempty" caddy:"namespace=http.matchers"`
 
 	matchers caddyhttp.MatcherSets
+	orgPerm  map[string][]string // an org_permission rule's request, built once
 }
 
 type pattern struct {
@@ -138,6 +139,9 @@ func compileRules(ctx caddy.Context, eng *authcore.Engine, rules []Rule) (*ruleS
 		r := &rules[i]
 		if err := r.validate(eng); err != nil {
 			return nil, fmt.Errorf("rule %d: %w", i, err)
+		}
+		if r.Kind == KindOrgPermission {
+			r.orgPerm = map[string][]string{r.Resource: {r.Action}}
 		}
 		if len(r.Paths) > 0 && len(r.MatchRaw) > 0 {
 			return nil, fmt.Errorf("rule %d: give paths or a matcher, not both", i)
@@ -441,7 +445,7 @@ func judgeOrg(r *http.Request, eng *authcore.Engine, clean string, rule *Rule, p
 			return forbidden, nil
 		}
 	case KindOrgPermission:
-		granted, err := orgs.Allows(r.Context(), m, map[string][]string{rule.Resource: {rule.Action}})
+		granted, err := orgs.Allows(r.Context(), m, rule.orgPerm)
 		if err != nil || !granted {
 			return forbidden, err
 		}
@@ -456,20 +460,30 @@ func judgeOrg(r *http.Request, eng *authcore.Engine, clean string, rule *Rule, p
 // canonical path (the one forwarded), or host label Index (port removed). "" when there is
 // no such segment or label.
 func (o *OrgSource) value(r *http.Request, clean string) string {
-	var parts []string
 	if o.From == OrgFromHost {
 		host := r.Host
 		if h, _, err := net.SplitHostPort(host); err == nil {
 			host = h
 		}
-		parts = strings.Split(strings.ToLower(strings.TrimSuffix(host, ".")), ".")
-	} else {
-		parts = strings.Split(strings.Trim(clean, "/"), "/")
+		return strings.ToLower(nthField(strings.TrimSuffix(host, "."), '.', o.Index))
 	}
-	if o.Index > len(parts) {
-		return ""
+	return nthField(strings.Trim(clean, "/"), '/', o.Index)
+}
+
+// nthField is field n (counting from 1) of s split at sep, or "" when s has fewer fields;
+// it does not allocate, since it runs for every request a tenant rule judges.
+func nthField(s string, sep byte, n int) string {
+	for ; n > 1; n-- {
+		i := strings.IndexByte(s, sep)
+		if i < 0 {
+			return ""
+		}
+		s = s[i+1:]
 	}
-	return parts[o.Index-1]
+	if i := strings.IndexByte(s, sep); i >= 0 {
+		return s[:i]
+	}
+	return s
 }
 
 // hasPermission reports whether perms (resource → actions, an API key's permissions) grants

@@ -217,6 +217,7 @@ func BenchmarkOrgRules(b *testing.B) {
 	}{
 		{"no-org-plugin", false, Rule{Kind: KindAuthenticated, Paths: []string{"/app/*"}}, "/app/x"},
 		{"active-org", true, Rule{Kind: KindOrgMember, Paths: []string{"/app/*"}}, "/app/x"},
+		{"org-permission", true, Rule{Kind: KindOrgPermission, Resource: "member", Action: "delete", Paths: []string{"/app/*"}}, "/app/x"},
 		{"tenant-path", true, Rule{Kind: KindOrgMember, Paths: []string{"/orgs/*"}, OrgFrom: &OrgSource{From: OrgFromPath, Index: 2}}, "/orgs/bench/x"},
 	} {
 		b.Run(c.name, func(b *testing.B) {
@@ -252,5 +253,20 @@ func BenchmarkOrgRules(b *testing.B) {
 				serve()
 			}
 		})
+	}
+}
+
+func TestNthField(t *testing.T) {
+	for _, tt := range []struct {
+		s    string
+		n    int
+		want string
+	}{
+		{"orgs/acme/x", 1, "orgs"}, {"orgs/acme/x", 2, "acme"}, {"orgs/acme/x", 3, "x"}, {"orgs/acme/x", 4, ""},
+		{"orgs/", 2, ""}, {"", 1, ""}, {"acme", 1, "acme"}, {"a//b", 3, "b"}, {"a//b", 2, ""},
+	} {
+		if got := nthField(tt.s, '/', tt.n); got != tt.want {
+			t.Errorf("nthField(%q, %d) = %q, want %q", tt.s, tt.n, got, tt.want)
+		}
 	}
 }

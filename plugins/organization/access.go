@@ -52,20 +52,25 @@ func DefaultRoles() map[string]Permissions {
 	}
 }
 
-// authorize is Better Auth's role.authorize with the AND connector: every requested
-// resource must be granted with all of its requested actions; an empty request, or an empty
-// action list, is not authorized.
-func authorize(role Permissions, req Permissions) bool {
-	if role == nil || len(req) == 0 {
+// grants is Better Auth's role.authorize with the AND connector, for a static role merged
+// with a stored role of the same name (Better Auth merges them) without building the merged
+// map: every requested resource must be granted with all of its requested actions, by one
+// of the two; an empty request, or an empty action list, is not authorized.
+func grants(static, stored Permissions, req Permissions) bool {
+	if static == nil && stored == nil || len(req) == 0 {
 		return false
 	}
 	for res, actions := range req {
-		allowed, ok := role[res]
-		if !ok || len(actions) == 0 {
+		if len(actions) == 0 {
+			return false
+		}
+		_, okS := static[res]
+		_, okD := stored[res]
+		if !okS && !okD {
 			return false
 		}
 		for _, a := range actions {
-			if !slices.Contains(allowed, a) {
+			if !slices.Contains(static[res], a) && !slices.Contains(stored[res], a) {
 				return false
 			}
 		}
@@ -159,13 +164,12 @@ func (p *Plugin) allows(ctx context.Context, orgID, roleField string, req Permis
 	if len(req) == 0 {
 		return false, nil
 	}
-	names := splitStoredRoles(roleField)
-	perms, err := p.rolePermissions(ctx, orgID, names)
+	stored, err := p.storedRoles(ctx, orgID)
 	if err != nil {
 		return false, err
 	}
-	for _, n := range names {
-		if authorize(perms[n], req) {
+	for _, n := range splitStoredRoles(roleField) {
+		if grants(p.roles[n], stored[n], req) {
 			return true, nil
 		}
 	}
@@ -288,28 +292,28 @@ const (
 	membershipCacheTTL  = 5 * time.Second
 )
 
-type cacheEntry struct {
-	m     authcore.OrgMembership
-	ok    bool
-	until time.Time
-}
-
-// membershipCache holds recent Membership answers for at most ttl. Every write of the
-// plugin that touches memberships, roles, slugs or organizations calls invalidate, which
-// empties it and bumps the generation so that a lookup racing the write is not stored.
-type membershipCache struct {
+// ttlCache holds recent answers for at most ttl. Every write of the plugin that touches
+// memberships, roles, slugs or organizations calls invalidate, which empties it and bumps the
+// generation so that a lookup racing the write is not stored. Keys are comparable structs,
+// so a lookup on the gateway path allocates nothing.
+type ttlCache[K comparable, V any] struct {
 	mu    sync.Mutex
 	gen   uint64
 	max   int
 	ttl   time.Duration
-	items map[string]cacheEntry
+	items map[K]ttlEntry[V]
 }
 
-func newMembershipCache(max int, ttl time.Duration) *membershipCache {
-	return &membershipCache{max: max, ttl: ttl, items: map[string]cacheEntry{}}
+type ttlEntry[V any] struct {
+	v     V
+	until time.Time
 }
 
-func (c *membershipCache) get(key string, now time.Time) (cacheEntry, uint64, bool) {
+func newTTLCache[K comparable, V any](max int, ttl time.Duration) *ttlCache[K, V] {
+	return &ttlCache[K, V]{max: max, ttl: ttl, items: map[K]ttlEntry[V]{}}
+}
+
+func (c *ttlCache[K, V]) get(key K, now time.Time) (V, uint64, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.items[key]
@@ -317,10 +321,10 @@ func (c *membershipCache) get(key string, now time.Time) (cacheEntry, uint64, bo
 		delete(c.items, key)
 		ok = false
 	}
-	return e, c.gen, ok
+	return e.v, c.gen, ok
 }
 
-func (c *membershipCache) put(key string, gen uint64, e cacheEntry) {
+func (c *ttlCache[K, V]) put(key K, gen uint64, v V, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if gen != c.gen {
@@ -329,21 +333,33 @@ func (c *membershipCache) put(key string, gen uint64, e cacheEntry) {
 	if len(c.items) >= c.max {
 		clear(c.items)
 	}
-	c.items[key] = e
+	c.items[key] = ttlEntry[V]{v: v, until: now.Add(c.ttl)}
 }
 
-func (c *membershipCache) invalidate() {
+func (c *ttlCache[K, V]) invalidate() {
 	c.mu.Lock()
 	c.gen++
 	clear(c.items)
 	c.mu.Unlock()
 }
 
-// invalidate drops every cached membership answer. Call it after every write that changes a
-// member, a role (stored or assigned), an organization's slug, or deletes an organization.
+// membershipKey and membership are the membership cache's key and answer.
+type membershipKey struct {
+	userID, ref string
+	bySlug      bool
+}
+
+type membership struct {
+	m  authcore.OrgMembership
+	ok bool
+}
+
+// invalidate drops every cached answer. Call it after every write that changes a member, a
+// role (stored or assigned), an organization's slug, or deletes an organization.
 func (p *Plugin) invalidate() {
 	if p.cache != nil {
 		p.cache.invalidate()
+		p.rolesCache.invalidate()
 	}
 }
 
@@ -352,10 +368,7 @@ func (p *Plugin) Membership(ctx context.Context, userID, ref string, bySlug bool
 	if userID == "" || ref == "" {
 		return authcore.OrgMembership{}, false, nil
 	}
-	key := userID + "\x00" + ref + "\x00"
-	if bySlug {
-		key += "s"
-	}
+	key := membershipKey{userID, ref, bySlug}
 	now := p.engine.Clock().Now()
 	e, gen, hit := p.cache.get(key, now)
 	if hit {
@@ -365,7 +378,7 @@ func (p *Plugin) Membership(ctx context.Context, userID, ref string, bySlug bool
 	if err != nil {
 		return authcore.OrgMembership{}, false, err
 	}
-	p.cache.put(key, gen, cacheEntry{m: m, ok: ok, until: now.Add(p.cache.ttl)})
+	p.cache.put(key, gen, membership{m, ok}, now)
 	return m, ok, nil
 }
 
@@ -390,12 +403,34 @@ func (p *Plugin) lookupMembership(ctx context.Context, userID, ref string, bySlu
 	}, true, nil
 }
 
-// Allows implements authcore.Organizations.
+// Allows implements authcore.Organizations. It runs on the gateway path for org_permission
+// rules, so it judges each role without building merged permission maps, and reads an
+// organization's stored roles (dynamic access control) through the cache: no storage read
+// or JSON per request while the answer is fresh.
 func (p *Plugin) Allows(ctx context.Context, m authcore.OrgMembership, perms map[string][]string) (bool, error) {
-	if m.OrgID == "" {
+	if m.OrgID == "" || len(perms) == 0 {
 		return false, nil
 	}
-	return p.allows(ctx, m.OrgID, joinRoles(m.Roles), Permissions(perms))
+	var stored map[string]Permissions
+	if p.DynamicAccessControl.Enabled {
+		now := p.engine.Clock().Now()
+		var gen uint64
+		var hit bool
+		if stored, gen, hit = p.rolesCache.get(m.OrgID, now); !hit {
+			var err error
+			if stored, err = p.storedRoles(ctx, m.OrgID); err != nil {
+				return false, err
+			}
+			p.rolesCache.put(m.OrgID, gen, stored, now)
+		}
+	}
+	req := Permissions(perms)
+	for _, r := range m.Roles {
+		if grants(p.roles[r], stored[r], req) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 var _ authcore.Organizations = (*Plugin)(nil)

@@ -2,6 +2,7 @@ package organization
 
 import (
 	"context"
+	"github.com/gatehouse-auth/gatehouse/authcore"
 	"testing"
 )
 
@@ -89,6 +90,11 @@ func TestAuthorizeDefaults(t *testing.T) {
 		got, err := p.allows(ctx, "", tc.role, tc.req)
 		if err != nil || got != tc.want {
 			t.Errorf("%s %v: %v %v, want %v", tc.role, tc.req, got, err, tc.want)
+		}
+		// The gateway's form (authcore.Organizations.Allows) judges the same.
+		m := authcore.OrgMembership{OrgID: "o", Roles: splitStoredRoles(tc.role)}
+		if got, err := p.Allows(ctx, m, tc.req); err != nil || got != tc.want {
+			t.Errorf("Allows %s %v: %v %v, want %v", tc.role, tc.req, got, err, tc.want)
 		}
 	}
 }

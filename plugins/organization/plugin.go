@@ -119,7 +119,8 @@ type Plugin struct {
 	invitationMax int
 	invitationTTL time.Duration
 	roles         map[string]Permissions
-	cache         *membershipCache
+	cache         *ttlCache[membershipKey, membership]
+	rolesCache    *ttlCache[string, map[string]Permissions] // an organization's stored roles
 }
 
 // Teams is the teams block (Better Auth's teams option).
@@ -180,7 +181,8 @@ func (p *Plugin) Register(r *authcore.Registrar) error {
 		return err
 	}
 	p.engine = r.Engine()
-	p.cache = newMembershipCache(membershipCacheSize, membershipCacheTTL)
+	p.cache = newTTLCache[membershipKey, membership](membershipCacheSize, membershipCacheTTL)
+	p.rolesCache = newTTLCache[string, map[string]Permissions](membershipCacheSize, membershipCacheTTL)
 	if err := registerSchema(r); err != nil {
 		return err
 	}

@@ -97,12 +97,17 @@ func teamSession(c *authcore.Call) (*authcore.Session, error) {
 	return s, nil
 }
 
-// teamIn returns the team with that id when it belongs to orgID, or nil.
+// teamIn returns the team with that id when it belongs to orgID, else 400 TEAM_NOT_FOUND.
 func (p *Plugin) teamIn(ctx context.Context, teamID, orgID string) (storage.Record, error) {
-	if teamID == "" || orgID == "" {
-		return nil, nil
+	var team storage.Record
+	var err error
+	if teamID != "" && orgID != "" {
+		team, err = p.find(ctx, ModelTeam, storage.And(storage.ByID(teamID), storage.Eq("organizationId", orgID)))
 	}
-	return p.find(ctx, ModelTeam, storage.And(storage.ByID(teamID), storage.Eq("organizationId", orgID)))
+	if err == nil && team == nil {
+		err = CodeTeamNotFound.With(http.StatusBadRequest)
+	}
+	return team, err
 }
 
 // teamMemberOf returns userID's teamMember record in teamID, or nil.
@@ -245,9 +250,6 @@ func (p *Plugin) removeTeam(c *authcore.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if team == nil {
-		return nil, CodeTeamNotFound.With(http.StatusBadRequest)
-	}
 	if err := p.checkNotLastTeam(ctx, p.engine.Store(), orgID); err != nil {
 		return nil, err
 	}
@@ -363,9 +365,6 @@ func (p *Plugin) updateTeam(c *authcore.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if team == nil {
-		return nil, CodeTeamNotFound.With(http.StatusBadRequest)
-	}
 	org, err := p.requireOrg(ctx, orgID)
 	if err != nil {
 		return nil, err
@@ -456,9 +455,6 @@ func (p *Plugin) setActiveTeam(c *authcore.Call) (any, error) {
 	team, err := p.teamIn(ctx, teamID, orgID)
 	if err != nil {
 		return nil, err
-	}
-	if team == nil {
-		return nil, CodeTeamNotFound.With(http.StatusBadRequest)
 	}
 	tm, err := p.teamMemberOf(ctx, teamID, s.UserID())
 	if err != nil {
@@ -637,9 +633,6 @@ func (p *Plugin) resolveTeamTarget(c *authcore.Call, s *authcore.Session, perm s
 	team, err := p.teamIn(ctx, c.Body.String("teamId"), orgID)
 	if err != nil {
 		return nil, err
-	}
-	if team == nil {
-		return nil, CodeTeamNotFound.With(http.StatusBadRequest)
 	}
 	org, err := p.requireOrg(ctx, orgID)
 	if err != nil {

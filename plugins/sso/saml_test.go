@@ -192,6 +192,14 @@ func samlTestSP(t *testing.T, ti *samlTestIdP, cfgJSON, entityID, acs string) (*
 	if err != nil {
 		t.Fatalf("samlParseConfig: %v", err)
 	}
+	sp := samlTestBuildSP(t, ti, cfg, entityID, acs)
+	ti.register(sp)
+	return sp, cfg
+}
+
+// samlTestBuildSP builds an SP with a fresh key, without telling the IdP about it.
+func samlTestBuildSP(t *testing.T, ti *samlTestIdP, cfg *SAMLConfig, entityID, acs string) *saml.ServiceProvider {
+	t.Helper()
 	keyPEM, certPEM, err := samlNewSPKey(rand.Reader, ti.clock.Now(), entityID)
 	if err != nil {
 		t.Fatal(err)
@@ -200,8 +208,7 @@ func samlTestSP(t *testing.T, ti *samlTestIdP, cfgJSON, entityID, acs string) (*
 	if err != nil {
 		t.Fatalf("samlServiceProvider: %v", err)
 	}
-	ti.register(sp)
-	return sp, cfg
+	return sp
 }
 
 func samlJSONString(s string) (string, error) {

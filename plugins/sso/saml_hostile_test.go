@@ -2,6 +2,7 @@ package sso
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"encoding/base64"
 	"errors"
@@ -549,5 +550,81 @@ func TestSAMLReplayedResponse(t *testing.T) {
 		if want != "" {
 			samlWantCode(t, err, want)
 		}
+	}
+}
+
+func TestSAMLHostileIssuerAndStatus(t *testing.T) {
+	ti, sp, cfg := samlHostileSetup(t)
+	// Same trusted certificate, but the provider is configured for another IdP entity: the
+	// issuer check refuses what this IdP signs.
+	otherCfg, err := samlParseConfig([]byte(`{"entryPoint":"` + ti.srv.URL + `/sso","cert":` + samlMustJSON(t, ti.certPEM) + `,"idpMetadata":{"entityID":"urn:another-idp"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherSP := samlTestBuildSP(t, ti, otherCfg, samlTestEntity, samlTestACS)
+	raw, reqID := samlTestMint(t, ti, sp, nil)
+	_, err = samlVerify(otherSP, otherCfg, samlB64(raw), []string{reqID})
+	samlWantCode(t, err, SAMLCodeInvalidResponse)
+	if !errors.Is(err, saml.ErrIssuerMismatch) {
+		t.Errorf("want an issuer mismatch, got %v", errors.Unwrap(err))
+	}
+
+	// A correctly signed Response whose status is not Success.
+	raw, reqID = samlTestMint(t, ti, sp, nil)
+	doc := etree.NewDocument()
+	if err := doc.ReadFromBytes(raw); err != nil {
+		t.Fatal(err)
+	}
+	root := doc.Root()
+	samlChild(samlChild(root, "Status"), "StatusCode").CreateAttr("Value", "urn:oasis:names:tc:SAML:2.0:status:Responder")
+	root.RemoveChild(samlChild(root, "Signature"))
+	signed, err := samlTestSigner(t, ti).SignEnveloped(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc.SetRoot(signed)
+	raw, _ = doc.WriteToBytes()
+	_, err = samlVerify(sp, cfg, samlB64(raw), []string{reqID})
+	samlWantCode(t, err, SAMLCodeIdPError)
+}
+
+func TestSAMLServiceProviderErrors(t *testing.T) {
+	ti := samlNewTestIdP(t, samlNewTestClock())
+	cfg, err := samlParseConfig([]byte(`{"idpMetadata":{"metadata":` + samlMustJSON(t, ti.metadataXML(t)) + `}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k1, c1, _ := samlNewSPKey(rand.Reader, ti.clock.Now(), "a")
+	_, c2, _ := samlNewSPKey(rand.Reader, ti.clock.Now(), "b")
+	cases := map[string]func() error{
+		"unparsed config": func() error {
+			_, err := samlServiceProvider(&SAMLConfig{}, string(k1), string(c1), samlTestEntity, samlTestACS, samlTestMDURL, nil)
+			return err
+		},
+		"key not PEM": func() error {
+			_, err := samlServiceProvider(cfg, "nope", string(c1), samlTestEntity, samlTestACS, samlTestMDURL, nil)
+			return err
+		},
+		"cert of another key": func() error {
+			_, err := samlServiceProvider(cfg, string(k1), string(c2), samlTestEntity, samlTestACS, samlTestMDURL, nil)
+			return err
+		},
+		"relative ACS": func() error {
+			_, err := samlServiceProvider(cfg, string(k1), string(c1), samlTestEntity, "/acs", samlTestMDURL, nil)
+			return err
+		},
+		"relative metadata URL": func() error {
+			_, err := samlServiceProvider(cfg, string(k1), string(c1), samlTestEntity, samlTestACS, "metadata", nil)
+			return err
+		},
+	}
+	for name, f := range cases {
+		if f() == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	sp, err := samlServiceProvider(cfg, string(k1), string(c1), "", samlTestACS, samlTestMDURL, nil)
+	if err != nil || sp.EntityID != samlTestMDURL || sp.AllowIDPInitiated || sp.SignatureMethod != dsig.RSASHA256SignatureMethod {
+		t.Fatalf("defaults: %v %+v", err, sp)
 	}
 }

@@ -54,8 +54,10 @@ type SAMLConfig struct {
 type SAMLIdPMetadata struct {
 	// Metadata is the IdP's SAML metadata XML; when set, entity ID, SSO URL and signing
 	// certificates come from it.
-	Metadata            string         `json:"metadata,omitempty"`
-	EntityID            string         `json:"entityID,omitempty"`
+	Metadata string `json:"metadata,omitempty"`
+	EntityID string `json:"entityID,omitempty"`
+	// EntryPoint is accepted as an alias of the top-level entryPoint (HTTP-Redirect).
+	EntryPoint          string         `json:"entryPoint,omitempty"`
 	Cert                SAMLCertList   `json:"cert,omitempty"`
 	SingleSignOnService []SAMLEndpoint `json:"singleSignOnService,omitempty"`
 	SingleLogoutService []SAMLEndpoint `json:"singleLogoutService,omitempty"`
@@ -197,11 +199,14 @@ func samlParseConfig(raw []byte) (*SAMLConfig, error) {
 			}
 			sso = append(sso, saml.Endpoint{Binding: e.Binding, Location: e.Location})
 		}
-		if cfg.EntryPoint != "" {
-			if err := samlCheckHTTPURL(cfg.EntryPoint); err != nil {
-				return nil, fmt.Errorf("samlConfig.entryPoint: %w", err)
+		for _, ep := range []struct{ name, loc string }{{"idpMetadata.entryPoint", idp.EntryPoint}, {"entryPoint", cfg.EntryPoint}} {
+			if ep.loc == "" {
+				continue
 			}
-			sso = append(sso, saml.Endpoint{Binding: saml.HTTPRedirectBinding, Location: cfg.EntryPoint})
+			if err := samlCheckHTTPURL(ep.loc); err != nil {
+				return nil, fmt.Errorf("samlConfig.%s: %w", ep.name, err)
+			}
+			sso = append(sso, saml.Endpoint{Binding: saml.HTTPRedirectBinding, Location: ep.loc})
 		}
 		if len(sso) == 0 {
 			return nil, errors.New("samlConfig.entryPoint is required when idpMetadata.metadata is not given")

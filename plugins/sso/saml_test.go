@@ -504,6 +504,7 @@ func TestSAMLParseConfigErrors(t *testing.T) {
 		`{"entryPoint":"https://idp.example/sso","cert":` + certPEM + `,"idpMetadata":{"entityID":"urn:idp"}}`,
 		`{"entryPoint":"https://idp.example/sso","idpMetadata":{"entityID":"urn:idp","cert":[` + bareWrapped + `,` + certPEM + `]}}`,
 		`{"entryPoint":"https://idp.example/sso","cert":"` + bare + `","idpMetadata":{"entityID":"urn:idp"},"signatureAlgorithm":"sha512","digestAlgorithm":"sha256"}`,
+		`{"cert":"` + bare + `","idpMetadata":{"entityID":"urn:idp","entryPoint":"https://idp.example/sso"}}`,
 	}
 	for i, c := range ok {
 		if _, err := samlParseConfig([]byte(c)); err != nil {

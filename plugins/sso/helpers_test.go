@@ -263,3 +263,8 @@ func selfSigned(t *testing.T) string {
 	}
 	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
 }
+
+type (
+	authcoretestResponse = authcoretest.Response
+	authcoretestClient   = authcoretest.Client
+)

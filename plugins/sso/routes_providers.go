@@ -243,7 +243,7 @@ func (p *Plugin) register(c *authcore.Call) (any, error) {
 		"userId": userID, "organizationId": nilIfEmpty(created.String("organizationId")),
 		"domainVerified": false, "domainVerificationToken": token,
 		"redirectURI": p.engine.BaseURL().String() + "/sso/callback/" + url.PathEscape(providerID),
-		"oidcConfig": nil, "samlConfig": nil,
+		"oidcConfig":  nil, "samlConfig": nil,
 	}
 	if oc != nil {
 		shown := *oc

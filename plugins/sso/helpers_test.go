@@ -144,6 +144,16 @@ type env struct {
 
 func newEnv(t *testing.T, p *Plugin, withOrg bool) *env {
 	t.Helper()
+	var org *organization.Plugin
+	if withOrg {
+		org = &organization.Plugin{}
+	}
+	return newEnvWith(t, p, org)
+}
+
+// newEnvWith builds the environment with the given organization plugin (nil: none).
+func newEnvWith(t *testing.T, p *Plugin, org *organization.Plugin) *env {
+	t.Helper()
 	if p == nil {
 		p = &Plugin{}
 	}
@@ -151,8 +161,8 @@ func newEnv(t *testing.T, p *Plugin, withOrg bool) *env {
 	p.Resolver = e.dns.resolver()
 	p.HTTPClient = e.idp.Client()
 	plugins := []authcore.Plugin{p}
-	if withOrg {
-		e.org = &organization.Plugin{}
+	if org != nil {
+		e.org = org
 		plugins = append([]authcore.Plugin{e.org}, plugins...)
 	}
 	e.h = authcoretest.New(t, authcoretest.WithPlugins(plugins...))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -193,4 +194,50 @@ func TestProviderForEmail(t *testing.T) {
 		t.Fatal("routes to an unverified domain")
 	}
 	_ = storage.Record{}
+}
+
+// TestDomainClaimRace: two organizations holding valid TXT records for the same domain
+// verify concurrently (20 requests); exactly one request succeeds and one provider ends up
+// verified.
+func TestDomainClaimRace(t *testing.T) {
+	e := newEnv(t, nil, true)
+	orgA := e.createOrg(e.alice, "org-a")
+	orgB := e.createOrg(e.bob, "org-b")
+	for _, x := range []struct {
+		c     *authcoretestClient
+		id, o string
+	}{{e.alice, "pa", orgA}, {e.bob, "pb", orgB}} {
+		b := e.oidcBody(x.id, "race.com")
+		b["organizationId"] = x.o
+		tok := e.mustRegister(x.c, b)["domainVerificationToken"].(string)
+		e.dns.set("_better-auth-token-"+x.id+".race.com", tok)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	ok := 0
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, id := e.alice, "pa"
+			if i%2 == 1 {
+				c, id = e.bob, "pb"
+			}
+			r := c.Post("/sso/verify-domain", map[string]any{"providerId": id})
+			switch {
+			case r.StatusCode == http.StatusNoContent:
+				mu.Lock()
+				ok++
+				mu.Unlock()
+			case r.StatusCode == http.StatusConflict && (r.Code() == "DOMAIN_ALREADY_CLAIMED" || r.Code() == "DOMAIN_VERIFIED"):
+			default:
+				t.Errorf("verify %s: %d %s", id, r.StatusCode, r.Body)
+			}
+		}()
+	}
+	wg.Wait()
+	a, b := e.provider("pa").Bool("domainVerified"), e.provider("pb").Bool("domainVerified")
+	if a == b || ok != 1 {
+		t.Fatalf("pa verified %v, pb verified %v, %d successes", a, b, ok)
+	}
 }

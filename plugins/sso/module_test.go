@@ -37,4 +37,3 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 	caddyoptstest.RoundTrip(t, every, `{"providers_limit":3,"disable_registration":true,"trust_idp_mfa":true,`+
 		`"domain_verification":{"token_prefix":"gatehouse","token_ttl":"48h0m0s"},"organization_provisioning":{"disabled":true,"default_role":"admin"}}`)
 }
-

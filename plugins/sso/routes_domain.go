@@ -242,6 +242,9 @@ func (p *Plugin) verifyDomain(c *authcore.Call) (any, error) {
 		if err != nil {
 			return err
 		}
+		if cur.Bool("domainVerified") {
+			return CodeDomainVerified.With(http.StatusConflict)
+		}
 		taken, err := claimedElsewhere(ctx, tx, cur, domains)
 		if err != nil {
 			return err

@@ -89,7 +89,7 @@ func (in *oidcInput) check() error {
 	} {
 		if s != nil && *s != "" {
 			if err := checkEndpoint(*s); err != nil {
-				return withDetail(CodeDiscoveryInvalidURL, http.StatusBadRequest, name+" "+err.Error())
+				return endpointError(name, err)
 			}
 		}
 	}
@@ -121,6 +121,10 @@ func checkEndpoint(raw string) error {
 	if err != nil || u.Host == "" || u.User != nil || len(raw) > 2048 {
 		return errors.New("is not an absolute URL")
 	}
+	if ip := net.ParseIP(strings.Trim(u.Hostname(), "[]")); ip != nil && !ip.IsLoopback() &&
+		(ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsUnspecified() || ip.IsMulticast() || ip.IsLinkLocalMulticast()) {
+		return errPrivateHost
+	}
 	switch u.Scheme {
 	case "https":
 		return nil
@@ -131,6 +135,19 @@ func checkEndpoint(raw string) error {
 		return errors.New("must use https (http only for loopback hosts)")
 	}
 	return errors.New("must use https")
+}
+
+// errPrivateHost refuses endpoints at private, link-local (cloud metadata) or unspecified
+// IP addresses: registering a provider makes the server fetch its discovery document.
+var errPrivateHost = errors.New("must not be a private or link-local address")
+
+// endpointError answers a refused endpoint URL: discovery_private_host for a private
+// address, discovery_invalid_url otherwise.
+func endpointError(name string, err error) *authcore.Error {
+	if errors.Is(err, errPrivateHost) {
+		return withDetail(CodeDiscoveryPrivateHost, http.StatusBadRequest, name+" "+err.Error())
+	}
+	return withDetail(CodeDiscoveryInvalidURL, http.StatusBadRequest, name+" "+err.Error())
 }
 
 func isLoopback(host string) bool {
@@ -221,7 +238,7 @@ func (p *Plugin) discover(ctx context.Context, issuer string, in *oidcInput) (*O
 			continue
 		}
 		if err := checkEndpoint(u); err != nil {
-			return nil, withDetail(CodeDiscoveryInvalidURL, http.StatusBadRequest, name+" "+err.Error())
+			return nil, endpointError(name, err)
 		}
 	}
 	// Token endpoint authentication: what the client asked for must be supported (an absent

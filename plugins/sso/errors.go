@@ -24,6 +24,7 @@ var (
 	CodeDiscoveryUnexpected  = authcore.ErrorCode{Code: "discovery_unexpected_error", Message: "OIDC discovery failed"}
 	CodeDiscoveryNotFound    = authcore.ErrorCode{Code: "discovery_not_found", Message: "OIDC discovery endpoint not found. The issuer may not support OIDC discovery, or the URL is incorrect."}
 	CodeDiscoveryInvalidURL  = authcore.ErrorCode{Code: "discovery_invalid_url", Message: "Invalid OIDC endpoint URL"}
+	CodeDiscoveryPrivateHost = authcore.ErrorCode{Code: "discovery_private_host", Message: "OIDC endpoint host is not publicly routable"}
 	CodeDiscoveryInvalidJSON = authcore.ErrorCode{Code: "discovery_invalid_json", Message: "OIDC discovery returned invalid data"}
 	CodeDiscoveryIncomplete  = authcore.ErrorCode{Code: "discovery_incomplete", Message: "OIDC discovery document is missing required fields"}
 	CodeIssuerMismatch       = authcore.ErrorCode{Code: "issuer_mismatch", Message: "OIDC issuer mismatch"}
@@ -35,7 +36,7 @@ var (
 var errorCodes = []authcore.ErrorCode{
 	CodeDomainVerified, CodeNoPendingVerification, CodeIdentifierTooLong, CodeInvalidDomain,
 	CodeDomainVerificationFailed, CodeProviderChanged, CodeDomainClaimed,
-	CodeDiscoveryTimeout, CodeDiscoveryUnexpected, CodeDiscoveryNotFound, CodeDiscoveryInvalidURL,
+	CodeDiscoveryTimeout, CodeDiscoveryUnexpected, CodeDiscoveryNotFound, CodeDiscoveryInvalidURL, CodeDiscoveryPrivateHost,
 	CodeDiscoveryInvalidJSON, CodeDiscoveryIncomplete, CodeIssuerMismatch, CodeUnsupportedTokenAuth,
 	CodeEndpointRedirect,
 }

@@ -41,7 +41,7 @@ func (p *Plugin) endpoints() []authcore.Endpoint {
 				authcore.String("organizationId").Len(0, 256), authcore.Bool("overrideUserInfo"),
 			},
 			Summary: "Register an OIDC or SAML identity provider", Tags: tags,
-			Errors: append(access, CodeDiscoveryNotFound, CodeIssuerMismatch, CodeDiscoveryIncomplete, CodeDiscoveryInvalidURL,
+			Errors: append(access, CodeDiscoveryNotFound, CodeIssuerMismatch, CodeDiscoveryIncomplete, CodeDiscoveryInvalidURL, CodeDiscoveryPrivateHost,
 				CodeDiscoveryInvalidJSON, CodeDiscoveryTimeout, CodeDiscoveryUnexpected, CodeUnsupportedTokenAuth, CodeEndpointRedirect, CodeInvalidDomain)},
 		{Method: http.MethodGet, Path: "/sso/providers", Auth: authcore.AuthSession, Handler: p.list,
 			Summary: "List the SSO providers the user manages", Tags: tags, Errors: access},
@@ -138,7 +138,7 @@ func (p *Plugin) access(c *authcore.Call, providerID string) (storage.Record, er
 // checkIssuer: an OIDC issuer is an https URL (http for loopback) without query or fragment.
 func checkIssuer(issuer string) error {
 	if err := checkEndpoint(issuer); err != nil {
-		return withDetail(CodeDiscoveryInvalidURL, http.StatusBadRequest, "issuer "+err.Error())
+		return endpointError("issuer", err)
 	}
 	u, _ := url.Parse(issuer)
 	if u.RawQuery != "" || u.Fragment != "" {

@@ -88,6 +88,11 @@ func TestRegisterDiscoveryErrors(t *testing.T) {
 			b["oidcConfig"].(map[string]any)["tokenEndpointAuthentication"] = "client_secret_post"
 		}, 400, "unsupported_token_auth_method"},
 		{"http issuer off loopback", 0, nil, func(b map[string]any) { b["issuer"] = "http://idp.example.com" }, 400, "discovery_invalid_url"},
+		{"metadata address issuer", 0, nil, func(b map[string]any) { b["issuer"] = "https://169.254.169.254" }, 400, "discovery_private_host"},
+		{"private discovery endpoint", 0, nil, func(b map[string]any) {
+			b["oidcConfig"].(map[string]any)["discoveryEndpoint"] = "https://10.0.0.8/.well-known/openid-configuration"
+		}, 400, "discovery_private_host"},
+		{"discovered private endpoint", 0, doc(func(d map[string]any) { d["jwks_uri"] = "https://[fd00::1]/jwks" }), nil, 400, "discovery_private_host"},
 		{"issuer not a URL", 0, nil, func(b map[string]any) { b["issuer"] = "idp" }, 400, "discovery_invalid_url"},
 	}
 	for _, tc := range cases {

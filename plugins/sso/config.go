@@ -515,7 +515,7 @@ func (p *Plugin) sanitize(rec storage.Record) map[string]any {
 		"providerId": rec.String("providerId"), "type": typ, "issuer": rec.String("issuer"),
 		"domain": rec.String("domain"), "organizationId": nilIfEmpty(rec.String("organizationId")),
 		"domainVerified": rec.Bool("domainVerified"),
-		"spMetadataUrl":  p.engine.BaseURL().String() + "/sso/saml2/sp/metadata?providerId=" + url.QueryEscape(rec.String("providerId")),
+		"spMetadataUrl":  p.engine.APIURL("/sso/saml2/sp/metadata") + "?providerId=" + url.QueryEscape(rec.String("providerId")),
 	}
 	if oc != nil {
 		o := map[string]any{"discoveryEndpoint": oc.DiscoveryEndpoint, "clientIdLastFour": maskClientID(oc.ClientID),

@@ -15,7 +15,7 @@
 // # Routes (all need a session; 401 UNAUTHORIZED without one)
 //
 //	POST /sso/register   {providerId, issuer, domain, oidcConfig | samlConfig, organizationId?, overrideUserInfo?}
-//	    200 the provider with redirectURI (<base>/sso/callback/<providerId>), domainVerified
+//	    200 the provider with redirectURI (<base URL><base path>/sso/callback/<providerId>), domainVerified
 //	    false and domainVerificationToken; oidcConfig without clientSecret, samlConfig without
 //	    private keys. OIDC: issuer https (http only for loopback), discovery at
 //	    <issuer>/.well-known/openid-configuration (or oidcConfig.discoveryEndpoint) unless
@@ -31,7 +31,8 @@
 //	    authentication", 400 private_key_jwt not supported, 400 "Exactly one of oidcConfig or
 //	    samlConfig is required", 400 INVALID_DOMAIN, 400 VALIDATION_ERROR (providerId with
 //	    whitespace, '/', '?', '#', '%', '.', '\'), discovery: 400 discovery_not_found,
-//	    discovery_invalid_url, discovery_invalid_json, discovery_incomplete, issuer_mismatch,
+//	    discovery_invalid_url, discovery_private_host (private, link-local or unspecified IP
+//	    literal), discovery_invalid_json, discovery_incomplete, issuer_mismatch,
 //	    unsupported_token_auth_method, oidc_endpoint_redirect; 502 discovery_timeout,
 //	    discovery_unexpected_error.
 //	GET  /sso/providers          200 {providers: [sanitized]} — own providers of no

@@ -242,7 +242,7 @@ func (p *Plugin) register(c *authcore.Call) (any, error) {
 		"id": created.ID(), "providerId": providerID, "issuer": issuer, "domain": created.String("domain"),
 		"userId": userID, "organizationId": nilIfEmpty(created.String("organizationId")),
 		"domainVerified": false, "domainVerificationToken": token,
-		"redirectURI": p.engine.BaseURL().String() + "/sso/callback/" + url.PathEscape(providerID),
+		"redirectURI": p.engine.APIURL("/sso/callback/" + url.PathEscape(providerID)),
 		"oidcConfig":  nil, "samlConfig": nil,
 	}
 	if oc != nil {
@@ -384,6 +384,9 @@ func (p *Plugin) update(c *authcore.Call) (any, error) {
 	issuer := prov.String("issuer")
 	if b.Has("issuer") {
 		newIssuer := strings.TrimSpace(b.String("issuer"))
+		if newIssuer == "" {
+			return nil, validation("issuer", "must not be empty")
+		}
 		if newIssuer != issuer {
 			boundary = true
 		}

@@ -24,7 +24,7 @@ func TestRegisterOIDC(t *testing.T) {
 	tok, _ := got["domainVerificationToken"].(string)
 	if got["providerId"] != "acme" || got["domain"] != "acme.com" || got["domainVerified"] != false ||
 		got["userId"] != e.aliceID || got["organizationId"] != nil || len(tok) != 24 ||
-		got["redirectURI"] != e.h.Engine.BaseURL().String()+"/sso/callback/acme" {
+		got["redirectURI"] != e.h.Engine.BaseURL().String()+"/api/auth/sso/callback/acme" {
 		t.Fatalf("answer: %s", r.Body)
 	}
 	oc, _ := got["oidcConfig"].(map[string]any)
@@ -210,7 +210,8 @@ func TestRegisterSAML(t *testing.T) {
 	certs, _ := sc["certificate"].([]any)
 	c0, _ := certs[0].(map[string]any)
 	if g.Object()["type"] != "saml" || c0["publicKeyAlgorithm"] != "EC" || len(c0["fingerprintSha256"].(string)) != 95 ||
-		c0["notBefore"] != "Jan  1 00:00:00 2026 GMT" || sc["entryPoint"] != "https://acme.okta.example/sso" {
+		c0["notBefore"] != "Jan  1 00:00:00 2026 GMT" || sc["entryPoint"] != "https://acme.okta.example/sso" ||
+		g.Object()["spMetadataUrl"] != e.h.Engine.BaseURL().String()+"/api/auth/sso/saml2/sp/metadata?providerId=okta" {
 		t.Fatalf("sanitized saml: %s", g.Body)
 	}
 	noCert := map[string]any{"providerId": "nc", "issuer": "urn:x", "domain": "x.com", "samlConfig": map[string]any{"entryPoint": "https://x.com/sso"}}

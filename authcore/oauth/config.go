@@ -98,7 +98,9 @@ func (c Config) withDefaults() Config {
 func (c Config) Validate() error {
 	c = c.withDefaults()
 	var errs []error
-	bad := func(f string, a ...any) { errs = append(errs, fmt.Errorf("social %s: "+f, append([]any{c.ID}, a...)...)) }
+	bad := func(f string, a ...any) {
+		errs = append(errs, fmt.Errorf("social %s: "+f, append([]any{c.ID}, a...)...))
+	}
 	if !idPattern.MatchString(c.ID) {
 		errs = append(errs, fmt.Errorf("social provider id %q must be lower-case letters, digits, '-' or '_'", c.ID))
 	}

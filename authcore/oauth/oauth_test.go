@@ -87,10 +87,12 @@ func TestHostileIDTokens(t *testing.T) {
 	cases := map[string]func(*oauthtest.IdP){
 		"wrong issuer":   func(p *oauthtest.IdP) { p.Tamper = func(c map[string]any) { c["iss"] = "https://evil.example" } },
 		"wrong audience": func(p *oauthtest.IdP) { p.Tamper = func(c map[string]any) { c["aud"] = "someone-else" } },
-		"expired":        func(p *oauthtest.IdP) { p.Tamper = func(c map[string]any) { c["exp"] = time.Now().Add(-time.Hour).Unix() } },
-		"alg none":       func(p *oauthtest.IdP) { p.SignNone = true },
-		"unknown key":    func(p *oauthtest.IdP) { p.SignWith = other },
-		"no sub":         func(p *oauthtest.IdP) { p.Tamper = func(c map[string]any) { delete(c, "sub") } },
+		"expired": func(p *oauthtest.IdP) {
+			p.Tamper = func(c map[string]any) { c["exp"] = time.Now().Add(-time.Hour).Unix() }
+		},
+		"alg none":    func(p *oauthtest.IdP) { p.SignNone = true },
+		"unknown key": func(p *oauthtest.IdP) { p.SignWith = other },
+		"no sub":      func(p *oauthtest.IdP) { p.Tamper = func(c map[string]any) { delete(c, "sub") } },
 	}
 	for name, f := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -165,7 +165,11 @@ func (p *IdP) token(w http.ResponseWriter, r *http.Request) {
 }
 
 // IDToken mints an ID token for u with the current Tamper/SignNone/SignWith settings.
-func (p *IdP) IDToken(u User, nonce string) string { p.mu.Lock(); defer p.mu.Unlock(); return p.mint(u, nonce) }
+func (p *IdP) IDToken(u User, nonce string) string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.mint(u, nonce)
+}
 
 func (p *IdP) mint(u User, nonce string) string {
 	now := time.Now()

@@ -28,6 +28,9 @@ type Provider interface {
 	// VerifyIDToken verifies an ID token obtained by the client (sign-in with an idToken).
 	// nonce is compared when not empty. ErrIDTokenNotSupported for plain OAuth 2.0.
 	VerifyIDToken(ctx context.Context, raw, nonce string) (*Identity, error)
+	// UserInfo reads the user from the provider's user-info API with an access token (OIDC
+	// userinfo endpoint, or the plain OAuth 2.0 provider's user API): /account-info.
+	UserInfo(ctx context.Context, t *Tokens) (*Identity, error)
 	// Refresh uses a refresh token (the refresh_token grant).
 	Refresh(ctx context.Context, refreshToken string) (*Tokens, error)
 	// Config is the provider's configuration with defaults applied.
@@ -62,6 +65,10 @@ type Tokens struct {
 	IDToken               string
 	AccessTokenExpiresAt  time.Time
 	RefreshTokenExpiresAt time.Time
+	// ExpiresIn and RefreshTokenExpiresIn are the lifetimes the provider announced (zero
+	// when it did not); callers with their own clock compute expiry times from them.
+	ExpiresIn             time.Duration
+	RefreshTokenExpiresIn time.Duration
 	Scopes                []string
 }
 
@@ -231,9 +238,21 @@ func (p *provider) Identity(ctx context.Context, t *Tokens, nonce string) (*Iden
 	return p.preset.profile(p.ctx(ctx), p, t)
 }
 
+func (p *provider) UserInfo(ctx context.Context, t *Tokens) (*Identity, error) {
+	if !p.preset.oidc {
+		return p.preset.profile(p.ctx(ctx), p, t)
+	}
+	m, err := p.userInfo(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	return p.identityFromClaims(m), nil
+}
+
 // tokensOf converts an oauth2.Token.
 func tokensOf(t *oauth2.Token) *Tokens {
-	out := &Tokens{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, AccessTokenExpiresAt: t.Expiry}
+	out := &Tokens{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, AccessTokenExpiresAt: t.Expiry,
+		ExpiresIn: time.Duration(t.ExpiresIn) * time.Second}
 	if s, ok := t.Extra("id_token").(string); ok {
 		out.IDToken = s
 	}
@@ -241,7 +260,8 @@ func tokensOf(t *oauth2.Token) *Tokens {
 		out.Scopes = strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == ',' })
 	}
 	if n, ok := t.Extra("refresh_token_expires_in").(float64); ok && n > 0 {
-		out.RefreshTokenExpiresAt = time.Now().Add(time.Duration(n) * time.Second)
+		out.RefreshTokenExpiresIn = time.Duration(n) * time.Second
+		out.RefreshTokenExpiresAt = time.Now().Add(out.RefreshTokenExpiresIn)
 	}
 	return out
 }

@@ -183,6 +183,7 @@ func (c *Call) finishExternal(in ExternalSignIn) (any, error) {
 		}
 		if in.OnNewUser != nil {
 			if err := in.OnNewUser(ctx, user); err != nil {
+				_ = e.DeleteUser(ctx, user.ID()) // no half-provisioned user stays behind
 				return nil, err
 			}
 		}

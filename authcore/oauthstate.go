@@ -140,7 +140,7 @@ func (c *Call) ExternalAuthURL(p oauth.Provider, st OAuthState, redirectURI stri
 	u, err := p.AuthCodeURL(req)
 	if err != nil {
 		c.engine.log.Error("oauth: authorization URL", "provider", p.ID(), "err", err)
-		return "", CodeProviderNotFound.With(502).Wrap(err)
+		return "", Internal(err)
 	}
 	return u, nil
 }

@@ -724,3 +724,63 @@ func TestSocialConfigRefusesDuplicateProviders(t *testing.T) {
 		t.Fatalf("%v", err)
 	}
 }
+
+// A state is redeemed once even by 20 concurrent callbacks carrying it.
+func TestSocialStateSingleUseConcurrent(t *testing.T) {
+	s := newSocial(t, nil, nil)
+	c := s.h.Client()
+	loc := oauthtest.Follow(t, s.start(t, c, "/sign-in/social", map[string]any{"provider": "corp"}))
+	cookie := "better-auth.state=" + c.CookieValue("better-auth.state")
+	target := s.toApp(t, loc)
+	results := make(chan string, 20)
+	done := make(chan struct{})
+	for range 20 {
+		go func() {
+			<-done
+			r := s.h.Client().Get(target, "Cookie", cookie)
+			u, _ := url.Parse(r.Header.Get("Location"))
+			results <- u.Query().Get("error")
+		}()
+	}
+	close(done)
+	ok, restart := 0, 0
+	for range 20 {
+		switch <-results {
+		case "":
+			ok++
+		case "please_restart_the_process":
+			restart++
+		}
+	}
+	if ok != 1 || restart != 19 {
+		t.Fatalf("%d successes, %d refused as spent", ok, restart)
+	}
+	if n, _ := s.h.Engine.Store().Count(context.Background(), authcore.ModelSession, storage.Where{}); n != 1 {
+		t.Fatalf("%d sessions", n)
+	}
+}
+
+// Hostile bodies are 4xx envelopes, never 500.
+func TestSocialHostileInput(t *testing.T) {
+	s := newSocial(t, nil, nil)
+	c := s.h.Client()
+	for _, body := range []string{
+		`{"provider":7}`, `{"provider":"corp","idToken":"not-an-object"}`, `{"provider":"corp","idToken":{"token":5}}`,
+		`{"provider":"corp","callbackURL":["/x"]}`, `{"provider":"` + strings.Repeat("a", 100000) + `"}`, `{"provider":"corp","disableRedirect":"yes"}`,
+		`[]`, `{"provider":"corp","idToken":{}}`,
+	} {
+		r := c.Post("/sign-in/social", body)
+		if r.StatusCode < 400 || r.StatusCode >= 500 || r.Code() == "" {
+			t.Errorf("%.60s: %d %s", body, r.StatusCode, r.Body)
+		}
+	}
+	for _, q := range []string{"?state=" + strings.Repeat("x", 5000) + "&code=c", "?state=%20x&code=%C3%A9", "?error=" + url.QueryEscape("<script>")} {
+		r := c.Get("/callback/corp" + q)
+		if r.StatusCode != 302 || redirectError(t, r) == "" {
+			t.Errorf("%.40s: %d %s", q, r.StatusCode, r.Header.Get("Location"))
+		}
+	}
+	if r := c.Get("/callback/nope?state=x"); r.StatusCode != 302 {
+		t.Errorf("unknown provider callback: %d", r.StatusCode)
+	}
+}

@@ -217,20 +217,23 @@ func TestSocialCallbackFailures(t *testing.T) {
 	for name, tc := range map[string]struct {
 		idp  func(*oauthtest.IdP)
 		want string
+		user *oauthtest.User
 	}{
-		"wrong nonce":    {tamper(func(c map[string]any) { c["nonce"] = "attacker" }), "unable_to_get_user_info"},
-		"no nonce":       {tamper(func(c map[string]any) { delete(c, "nonce") }), "unable_to_get_user_info"},
-		"wrong issuer":   {tamper(func(c map[string]any) { c["iss"] = "https://evil.example" }), "unable_to_get_user_info"},
-		"wrong audience": {tamper(func(c map[string]any) { c["aud"] = "other-client" }), "unable_to_get_user_info"},
-		"expired":        {tamper(func(c map[string]any) { c["exp"] = time.Now().Add(-time.Minute).Unix() }), "unable_to_get_user_info"},
-		"alg none":       {func(p *oauthtest.IdP) { p.SignNone = true }, "unable_to_get_user_info"},
-		"no email": {func(p *oauthtest.IdP) {
-			p.Tamper = func(c map[string]any) { delete(c, "email") }
-		}, "email_not_found"},
+		"wrong nonce":    {tamper(func(c map[string]any) { c["nonce"] = "attacker" }), "unable_to_get_user_info", nil},
+		"no nonce":       {tamper(func(c map[string]any) { delete(c, "nonce") }), "unable_to_get_user_info", nil},
+		"wrong issuer":   {tamper(func(c map[string]any) { c["iss"] = "https://evil.example" }), "unable_to_get_user_info", nil},
+		"wrong audience": {tamper(func(c map[string]any) { c["aud"] = "other-client" }), "unable_to_get_user_info", nil},
+		"expired":        {tamper(func(c map[string]any) { c["exp"] = time.Now().Add(-time.Minute).Unix() }), "unable_to_get_user_info", nil},
+		"alg none":       {func(p *oauthtest.IdP) { p.SignNone = true }, "unable_to_get_user_info", nil},
+		// Neither the ID token nor userinfo has an address.
+		"no email": {func(*oauthtest.IdP) {}, "email_not_found", &oauthtest.User{Subject: "no-mail", EmailVerified: true}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			s := newSocial(t, nil, nil)
 			s.idp.Configure(tc.idp)
+			if tc.user != nil {
+				s.idp.SetUser(*tc.user)
+			}
 			c := s.h.Client()
 			r := s.flow(t, c, body)
 			if got := redirectError(t, r); got != tc.want {
@@ -633,6 +636,10 @@ func TestSocialAccessTokenRefresh(t *testing.T) {
 	if r.StatusCode != 200 || r.Object()["accessToken"] != "refreshed-2" || r.Object()["providerId"] != "corp" || r.Object()["accountId"] != "sub-1" {
 		t.Fatalf("refresh-token: %d %s", r.StatusCode, r.Body)
 	}
+	info := c.Get("/account-info?providerId=corp")
+	if info.StatusCode != 200 || !strings.Contains(string(info.Body), `"id":"sub-1"`) || !strings.Contains(string(info.Body), `"email":"idp@example.com"`) {
+		t.Fatalf("account-info: %d %s", info.StatusCode, info.Body)
+	}
 	if r := c.Post("/get-access-token", map[string]any{"providerId": "nope"}); r.StatusCode != 400 || r.Code() != "ACCOUNT_NOT_FOUND" {
 		t.Fatalf("%d %s", r.StatusCode, r.Body)
 	}
@@ -782,5 +789,26 @@ func TestSocialHostileInput(t *testing.T) {
 	}
 	if r := c.Get("/callback/nope?state=x"); r.StatusCode != 302 {
 		t.Errorf("unknown provider callback: %d", r.StatusCode)
+	}
+}
+
+// An ID token without the email: the address comes from userinfo, for the same sub only.
+func TestSocialEmailFromUserinfo(t *testing.T) {
+	s := newSocial(t, nil, nil)
+	s.idp.Configure(func(p *oauthtest.IdP) {
+		p.Tamper = func(c map[string]any) { delete(c, "email"); delete(c, "email_verified") }
+	})
+	c := s.h.Client()
+	if r := s.flow(t, c, map[string]any{"provider": "corp"}); redirectError(t, r) != "" || sessionEmail(t, c) != "idp@example.com" {
+		t.Fatal(r.Header.Get("Location"))
+	}
+	// userinfo speaking for another sub is ignored.
+	s2 := newSocial(t, nil, nil)
+	s2.idp.Configure(func(p *oauthtest.IdP) {
+		p.Tamper = func(c map[string]any) { delete(c, "email"); c["sub"] = "other-sub" }
+	})
+	c2 := s2.h.Client()
+	if r := s2.flow(t, c2, map[string]any{"provider": "corp"}); redirectError(t, r) != "email_not_found" {
+		t.Fatal(r.Header.Get("Location"))
 	}
 }

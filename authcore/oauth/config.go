@@ -112,7 +112,7 @@ func (c Config) Validate() error {
 	if c.ClientID == "" {
 		bad("client_id is required")
 	}
-	if c.ClientSecret == "" && c.Preset != PresetApple {
+	if c.ClientSecret == "" { // apple's is the client-secret JWT its developer console signs
 		bad("client_secret is required")
 	}
 	if c.Preset == PresetOIDC && c.Issuer == "" {

@@ -74,6 +74,7 @@ func New(t testing.TB) *IdP {
 	mux.HandleFunc("GET /jwks", p.jwks)
 	mux.HandleFunc("GET /authorize", p.authorize)
 	mux.HandleFunc("POST /token", p.token)
+	mux.HandleFunc("GET /userinfo", p.userinfo)
 	p.Server = httptest.NewServer(mux)
 	t.Cleanup(p.Server.Close)
 	return p
@@ -102,7 +103,7 @@ func (p *IdP) discovery(w http.ResponseWriter, _ *http.Request) {
 	iss := p.issuer()
 	p.mu.Unlock()
 	writeJSON(w, map[string]any{"issuer": iss, "authorization_endpoint": b + "/authorize", "token_endpoint": b + "/token",
-		"jwks_uri": b + "/jwks", "response_types_supported": []string{"code"}, "subject_types_supported": []string{"public"},
+		"jwks_uri": b + "/jwks", "userinfo_endpoint": b + "/userinfo", "response_types_supported": []string{"code"}, "subject_types_supported": []string{"public"},
 		"id_token_signing_alg_values_supported": []string{"RS256"}})
 }
 
@@ -162,6 +163,18 @@ func (p *IdP) token(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(400)
 		writeJSON(w, map[string]string{"error": "unsupported_grant_type"})
 	}
+}
+
+// userinfo answers for the access token "access-<sub>" of the current user.
+func (p *IdP) userinfo(w http.ResponseWriter, r *http.Request) {
+	p.mu.Lock()
+	u := p.user
+	p.mu.Unlock()
+	if r.Header.Get("Authorization") != "Bearer access-"+u.Subject && !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer refreshed-") {
+		w.WriteHeader(401)
+		return
+	}
+	writeJSON(w, map[string]any{"sub": u.Subject, "email": u.Email, "email_verified": u.EmailVerified, "name": u.Name})
 }
 
 // IDToken mints an ID token for u with the current Tamper/SignNone/SignWith settings.

@@ -75,6 +75,13 @@ func (c *Call) FinishExternalSignIn(in ExternalSignIn) (any, error) {
 		}
 		return Redirect(c.OAuthErrorURL(in.State.ErrorCallbackURL, oe.Code)), nil
 	}
+	// A session gate's refusal (a banned user) reaches a browser flow as ?error=<CODE>, as
+	// Better Auth forwards API errors from the callback; an interruption (two-factor) and
+	// internal failures pass through.
+	var ae *Error
+	if !in.JSON && errors.As(err, &ae) && ae.Status < 500 && ae.Code != "" {
+		return Redirect(c.OAuthErrorURL(in.State.ErrorCallbackURL, ae.Code)), nil
+	}
 	return res, err
 }
 

@@ -812,3 +812,25 @@ func TestSocialEmailFromUserinfo(t *testing.T) {
 		t.Fatal(r.Header.Get("Location"))
 	}
 }
+
+// banGate refuses every sign-in, as the admin plugin's ban does.
+type banGate struct{}
+
+func (banGate) ID() string { return "test-ban" }
+func (banGate) Register(r *authcore.Registrar) error {
+	r.SessionGate(func(*authcore.Call, storage.Record, authcore.SignInOptions) error {
+		return authcore.ErrorCode{Code: "BANNED_USER", Message: "You have been banned from this application"}.With(403)
+	})
+	return nil
+}
+
+// A session gate's refusal ends a redirect flow at the error callback, with no session.
+func TestSocialGateRefusalRedirects(t *testing.T) {
+	s := newSocial(t, nil, nil, authcoretest.WithPlugins(banGate{}))
+	c := s.h.Client()
+	r := s.flow(t, c, map[string]any{"provider": "corp", "errorCallbackURL": "/oops"})
+	if redirectError(t, r) != "BANNED_USER" || !strings.HasPrefix(r.Header.Get("Location"), authcoretest.BaseURL+"/oops?") {
+		t.Fatal(r.Header.Get("Location"))
+	}
+	noSession(t, s.h, c, r)
+}

@@ -40,6 +40,9 @@ type Config struct {
 	RateLimit         RateLimitConfig
 	// Password selects the hashing parameters. Default: argon2id with OWASP parameters.
 	Password PasswordConfig
+	// Social lists the social sign-in providers and the account-linking rules (spec §6
+	// #23–#28).
+	Social SocialConfig
 
 	// DisabledPaths answer 404 as if they did not exist (paths relative to BasePath).
 	DisabledPaths []string
@@ -242,6 +245,17 @@ func (c Config) validate() error {
 	for _, r := range c.RateLimit.Rules {
 		if r.Path == "" || r.Window <= 0 || r.Max <= 0 {
 			errs = append(errs, fmt.Errorf("rate_limit rule %q: window and max must be positive", r.Path))
+		}
+	}
+	seen := map[string]bool{}
+	for i, p := range c.Social.Providers {
+		switch {
+		case p == nil:
+			errs = append(errs, fmt.Errorf("social: provider %d is nil", i))
+		case seen[p.ID()]:
+			errs = append(errs, fmt.Errorf("social: provider id %q is configured twice", p.ID()))
+		default:
+			seen[p.ID()] = true
 		}
 	}
 	return errors.Join(errs...)

@@ -48,6 +48,10 @@ type Endpoint struct {
 	FormCSRF bool
 	// AllowForm also accepts application/x-www-form-urlencoded bodies.
 	AllowForm bool
+	// CrossSitePost exempts the endpoint from the origin check: for a POST an identity
+	// provider's page sends cross-site (Apple's response_mode=form_post callback), whose
+	// handler changes nothing and only re-issues the request as a same-site GET.
+	CrossSitePost bool
 	// NoStore adds Cache-Control: no-store and Pragma: no-cache (token-bearing responses).
 	NoStore bool
 

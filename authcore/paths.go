@@ -25,6 +25,12 @@ const (
 	PathVerifyEmail           = "/verify-email"
 	PathListAccounts          = "/list-accounts"
 	PathUnlinkAccount         = "/unlink-account"
+	PathSignInSocial          = "/sign-in/social"
+	PathCallback              = "/callback/:id"
+	PathLinkSocial            = "/link-social"
+	PathGetAccessToken        = "/get-access-token"
+	PathRefreshToken          = "/refresh-token"
+	PathAccountInfo           = "/account-info"
 	PathOK                    = "/ok"
 	PathError                 = "/error"
 )
@@ -39,6 +45,9 @@ func (e *Engine) registerCore() error {
 		}
 	}
 	if err := r.Errors(baseErrorCodes...); err != nil {
+		return err
+	}
+	if err := r.Errors(socialErrorCodes...); err != nil {
 		return err
 	}
 	for _, ep := range e.coreEndpoints() {
@@ -135,6 +144,44 @@ func (e *Engine) coreEndpoints() []Endpoint {
 			Body:    []Param{String("accountId").Req(), String("providerId")},
 			Summary: "Unlink an account", Response: respStatus, Tags: []string{"Default"},
 			Errors: []ErrorCode{CodeFailedToUnlinkLastAccount, CodeAccountNotFound}},
+		{Method: "POST", Path: PathSignInSocial, Handler: e.signInSocial,
+			Body: []Param{String("provider").Req(), String("callbackURL"), String("newUserCallbackURL"), String("errorCallbackURL"),
+				Bool("disableRedirect"), Object("idToken"), Any("scopes"), Bool("requestSignUp"), String("loginHint"),
+				Object("additionalParams"), Object("additionalData")},
+			Summary: "Sign in with a social provider", Tags: []string{"Default"},
+			Response: ObjectOf(map[string]any{"redirect": "boolean", "url": "string", "token": "string", "user": ModelRef(ModelUser)}, "redirect"),
+			Errors:   []ErrorCode{CodeProviderNotFound, CodeIDTokenNotSupported, CodeInvalidToken, CodeUserEmailNotFound, CodeOAuthLinkError, CodeInvalidCallbackURL, CodeInvalidNewUserCallbackURL, CodeInvalidErrorCallbackURL}},
+		{Method: "GET", Path: PathCallback, Handler: e.oauthCallback,
+			Query:   []Param{String("code"), String("state"), String("error"), String("error_description"), String("device_id"), String("user"), String("iss")},
+			Summary: "Callback of a social provider", Response: RedirectOnly(), Tags: []string{"Default"}},
+		{Method: "POST", Path: PathCallback, Handler: e.oauthCallback, AllowForm: true, BodyOptional: true, CrossSitePost: true,
+			Body:    []Param{String("code"), String("state"), String("error"), String("error_description"), String("device_id"), String("user"), String("iss")},
+			Query:   []Param{String("code"), String("state"), String("error"), String("error_description"), String("device_id"), String("user"), String("iss")},
+			Summary: "Callback of a social provider (form_post), re-issued as a GET", Response: RedirectOnly(), Tags: []string{"Default"}},
+		{Method: "POST", Path: PathLinkSocial, Handler: e.linkSocial, Auth: AuthSession,
+			Body: []Param{String("provider").Req(), String("callbackURL"), String("errorCallbackURL"), Bool("disableRedirect"),
+				Object("idToken"), Any("scopes"), Bool("requestSignUp"), Object("additionalData")},
+			Summary: "Link a social account to the current user", Tags: []string{"Default"},
+			Response: ObjectOf(map[string]any{"url": "string", "redirect": "boolean", "status": "boolean"}, "url", "redirect"),
+			Errors:   []ErrorCode{CodeProviderNotFound, CodeIDTokenNotSupported, CodeInvalidToken, CodeOAuthLinkError, CodeUnauthorized}},
+		{Method: "POST", Path: PathGetAccessToken, Handler: e.getAccessToken, Auth: AuthSession, NoStore: true,
+			Body:    []Param{String("providerId"), String("accountId"), String("userId"), Bool("useAccountCookie")},
+			Summary: "Get a valid access token of a linked account, refreshing it when expired", Tags: []string{"Default"},
+			Response: ObjectOf(map[string]any{"accessToken": "string", "accessTokenExpiresAt": "date-time", "scopes": ArrayOf("string"), "idToken": "string"}, "accessToken", "scopes"),
+			Errors:   []ErrorCode{CodeAccountNotFound, CodeProviderNotSupported, CodeFailedToGetAccessToken}},
+		{Method: "POST", Path: PathRefreshToken, Handler: e.refreshToken, Auth: AuthSession, NoStore: true,
+			Body:    []Param{String("providerId"), String("accountId"), String("userId"), Bool("useAccountCookie")},
+			Summary: "Refresh the access token of a linked account", Tags: []string{"Default"},
+			Response: ObjectOf(map[string]any{"accessToken": "string", "refreshToken": Nullable("string"), "accessTokenExpiresAt": Nullable("date-time"),
+				"refreshTokenExpiresAt": Nullable("date-time"), "scope": Nullable("string"), "idToken": Nullable("string"), "providerId": "string", "accountId": "string"},
+				"accessToken", "refreshToken", "accessTokenExpiresAt", "refreshTokenExpiresAt", "scope", "idToken", "providerId", "accountId"),
+			Errors: []ErrorCode{CodeAccountNotFound, CodeProviderNotSupported, CodeRefreshTokenNotFound, CodeFailedToRefreshToken}},
+		{Method: "GET", Path: PathAccountInfo, Handler: e.accountInfo, Auth: AuthSession, NoStore: true,
+			Query:   []Param{String("accountId"), String("providerId"), String("userId")},
+			Summary: "The provider's information about a linked account", Tags: []string{"Default"},
+			Response: ObjectOf(map[string]any{"user": ObjectOf(map[string]any{"id": "string", "name": "string", "email": Nullable("string"), "image": Nullable("string"), "emailVerified": "boolean"}, "id", "emailVerified"),
+				"data": "any", "account": ObjectOf(map[string]any{"id": "string", "providerId": "string", "accountId": "string"}, "id", "providerId", "accountId")}, "user", "data", "account"),
+			Errors: []ErrorCode{CodeAccountNotFound, CodeProviderNotSupported, CodeFailedToGetAccessToken, CodeFailedToGetUserInfo}},
 		{Method: "GET", Path: PathOK, Handler: func(*Call) (any, error) { return map[string]bool{"ok": true}, nil },
 			Summary: "Health check", Response: ObjectOf(map[string]any{"ok": "boolean"}, "ok"), Tags: []string{"Default"}},
 		{Method: "GET", Path: PathError, Handler: e.errorPage,

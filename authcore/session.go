@@ -38,6 +38,10 @@ type SignInOptions struct {
 	// user verification, or a passed two-factor challenge. The two-factor gate lets it
 	// through; other gates (a ban) still run.
 	MultiFactor bool
+	// CallbackURL is where a redirect-style sign-in (an OAuth or SSO callback, which has no
+	// callbackURL in its own query) continues; the two-factor gate sends the browser to its
+	// page with it. Already checked against the trusted origins.
+	CallbackURL string
 }
 
 // SignIn is the one step where every sign-in method turns a verified user into a session

@@ -19,6 +19,7 @@ import (
 	"go.uber.org/zap/exp/zapslog"
 
 	"github.com/gatehouse-auth/gatehouse/authcore"
+	"github.com/gatehouse-auth/gatehouse/authcore/oauth"
 	"github.com/gatehouse-auth/gatehouse/authcore/ratelimit"
 )
 
@@ -58,6 +59,9 @@ type App struct {
 
 	// DisabledPaths answer 404 (paths relative to base_path).
 	DisabledPaths []string `json:"disabled_paths,omitempty"`
+	// Social lists the social sign-in providers (Caddyfile: `social <id> { … }`).
+	// client_id and client_secret may be placeholders such as {env.GITHUB_SECRET}.
+	Social []oauth.Config `json:"social,omitempty"`
 	// AllowUnlinkingAll lets users unlink their last account.
 	AllowUnlinkingAll bool `json:"allow_unlinking_all,omitempty"`
 
@@ -278,6 +282,13 @@ func (a *App) engineConfig(secret string) (authcore.Config, error) {
 	cfg.Cookies.Domain = a.CookieDomain
 	cfg.Cookies.Prefix = a.CookiePrefix
 	cfg.Account.AllowUnlinkingAll = a.AllowUnlinkingAll
+	for _, sc := range a.Social {
+		p, err := a.socialProvider(sc)
+		if err != nil {
+			return authcore.Config{}, err
+		}
+		cfg.Social.Providers = append(cfg.Social.Providers, p)
+	}
 	if s := a.Session; s != nil {
 		cfg.Session.ExpiresIn = time.Duration(s.ExpiresIn)
 		cfg.Session.UpdateAge = time.Duration(s.UpdateAge)
@@ -320,6 +331,27 @@ func (a *App) engineConfig(secret string) (authcore.Config, error) {
 		}
 	}
 	return cfg, nil
+}
+
+// socialHTTPClient makes every request to social identity providers (discovery, JWKS,
+// token and user-info endpoints): bounded, so a slow provider cannot hold a sign-in.
+var socialHTTPClient = &http.Client{Timeout: 15 * time.Second}
+
+// socialProvider builds one social provider, resolving placeholders in its credentials.
+func (a *App) socialProvider(sc oauth.Config) (oauth.Provider, error) {
+	repl := caddy.NewReplacer()
+	var err error
+	if sc.ClientID, err = replace(repl, "social "+sc.ID+" client_id", sc.ClientID); err != nil {
+		return nil, err
+	}
+	if sc.ClientSecret, err = replace(repl, "social "+sc.ID+" client_secret", sc.ClientSecret); err != nil {
+		return nil, err
+	}
+	p, err := oauth.New(sc, socialHTTPClient)
+	if err != nil {
+		return nil, fmt.Errorf("gatehouse: %w", err)
+	}
+	return p, nil
 }
 
 // Engine returns the provisioned engine.

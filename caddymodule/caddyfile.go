@@ -14,6 +14,7 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
+	"github.com/gatehouse-auth/gatehouse/authcore/oauth"
 	"github.com/gatehouse-auth/gatehouse/caddymodule/caddyopts"
 	"github.com/gatehouse-auth/gatehouse/delivery"
 )
@@ -155,8 +156,9 @@ func parseGlobal(d *caddyfile.Dispenser, existing any) (any, error) {
 			"send_delete_account_verification": caddyopts.Flag(&user.SendDeleteAccountVerification),
 			"delete_token_expires_in":          caddyopts.Duration((*time.Duration)(&user.DeleteTokenExpiresIn)),
 		}),
-		"rate_limit": {Arity: -1}, // handled below: "off" or a block
-		"mailer":     {Arity: -1}, // handled below: a transport module
+		"social":     {Arity: -1, Repeat: true}, // handled below: social <id> { … }
+		"rate_limit": {Arity: -1},               // handled below: "off" or a block
+		"mailer":     {Arity: -1},               // handled below: a transport module
 		"sms":        {Arity: -1},
 		"templates":  caddyopts.String(&app.Templates),
 	}
@@ -166,6 +168,12 @@ func parseGlobal(d *caddyfile.Dispenser, existing any) (any, error) {
 			return nil, d.Errf("gatehouse: %s given twice", key)
 		}
 		used[key] = true
+		if key == "social" {
+			if err := parseSocial(d, app); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		if key == "rate_limit" {
 			if err := parseRateLimit(d, &rl); err != nil {
 				return nil, err
@@ -256,6 +264,64 @@ func parseRateLimit(d *caddyfile.Dispenser, rl *RateLimitConfig) error {
 			return nil
 		}},
 	})
+}
+
+// parseSocial reads `social <id> { preset … client_id … client_secret … issuer … scopes …
+// prompt … tenant … disable_sign_up disable_implicit_sign_up trust_idp_mfa trust_email
+// auth_url … token_url … userinfo_url … jwks_url … name … pkce off algorithms … }`. The
+// preset defaults to the id when the id names one (social github { … }).
+func parseSocial(d *caddyfile.Dispenser, app *App) error {
+	args := d.RemainingArgs()
+	if len(args) != 1 {
+		return d.Err("gatehouse social: usage: social <provider-id> { client_id … client_secret … }")
+	}
+	c := oauth.Config{ID: args[0]}
+	for _, s := range app.Social {
+		if s.ID == c.ID {
+			return d.Errf("gatehouse social %s: given twice", c.ID)
+		}
+	}
+	var pkce string
+	err := caddyopts.Parse(d, "social "+c.ID, map[string]caddyopts.Opt{
+		"preset":                   caddyopts.OneOf(&c.Preset, "google", "github", "microsoft", "gitlab", "apple", "discord", "oidc", "oauth2"),
+		"name":                     caddyopts.String(&c.Name),
+		"client_id":                caddyopts.String(&c.ClientID),
+		"client_secret":            caddyopts.String(&c.ClientSecret),
+		"issuer":                   caddyopts.String(&c.Issuer),
+		"auth_url":                 caddyopts.String(&c.AuthURL),
+		"token_url":                caddyopts.String(&c.TokenURL),
+		"userinfo_url":             caddyopts.String(&c.UserInfoURL),
+		"jwks_url":                 caddyopts.String(&c.JWKSURL),
+		"scopes":                   caddyopts.Strings(&c.Scopes),
+		"algorithms":               caddyopts.Strings(&c.Algorithms),
+		"prompt":                   caddyopts.String(&c.Prompt),
+		"tenant":                   caddyopts.String(&c.Tenant),
+		"pkce":                     caddyopts.OneOf(&pkce, "on", "off"),
+		"disable_sign_up":          caddyopts.Flag(&c.DisableSignUp),
+		"disable_implicit_sign_up": caddyopts.Flag(&c.DisableImplicitSignUp),
+		"trust_idp_mfa":            caddyopts.Flag(&c.TrustIDPMFA),
+		"trust_email":              caddyopts.Flag(&c.TrustEmail),
+	})
+	if err != nil {
+		return err
+	}
+	if pkce != "" {
+		on := pkce == "on"
+		c.PKCE = &on
+	}
+	// Checked now where it can be: placeholders in the credentials resolve at provision.
+	check := c
+	if hasPlaceholder(check.ClientID) {
+		check.ClientID = "x"
+	}
+	if hasPlaceholder(check.ClientSecret) {
+		check.ClientSecret = "x"
+	}
+	if err := check.Validate(); err != nil {
+		return d.Errf("gatehouse %v", err)
+	}
+	app.Social = append(app.Social, c)
+	return nil
 }
 
 // parseTransport reads `mailer|sms <transport> [args] [{ options }]`: the transport is a

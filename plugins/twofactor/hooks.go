@@ -49,7 +49,7 @@ func (p *Plugin) gate(c *authcore.Call, user storage.Record, opt authcore.SignIn
 		return err
 	}
 	if c.Request.Method == http.MethodGet || c.Request.Method == http.MethodHead {
-		return &authcore.Interrupt{Response: authcore.Redirect(p.redirectTarget(c))}
+		return &authcore.Interrupt{Response: authcore.Redirect(p.redirectTarget(c, opt))}
 	}
 	methods, err := p.methods(c.Context(), user)
 	if err != nil {
@@ -61,10 +61,15 @@ func (p *Plugin) gate(c *authcore.Call, user storage.Record, opt authcore.SignIn
 // redirectTarget is where a sign-in by link goes for its second factor: two_factor_page
 // (default: the portal's page, see twoFactorPage) with ?callbackURL=<callback>, or else the flow's callbackURL (default "/") with
 // twoFactorRedirect=true, the same signal the JSON answer carries. The pipeline has already
-// checked callbackURL against the trusted origins.
-func (p *Plugin) redirectTarget(c *authcore.Call) string {
+// checked callbackURL against the trusted origins. A sign-in that knows its callback
+// otherwise (an OAuth/SSO callback carries it in its stored state, not its query) passes it
+// as SignInOptions.CallbackURL, which wins.
+func (p *Plugin) redirectTarget(c *authcore.Call, opt authcore.SignInOptions) string {
 	e := p.engine
-	cb := c.Query.String("callbackURL")
+	cb := opt.CallbackURL
+	if cb == "" {
+		cb = c.Query.String("callbackURL")
+	}
 	if cb == "" {
 		cb = "/"
 	}

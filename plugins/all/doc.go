@@ -29,4 +29,7 @@ import (
 
 	// Issue 9: the OpenAPI document and reference.
 	_ "github.com/gatehouse-auth/gatehouse/plugins/openapi"
+
+	// Issue 10: enterprise single sign-on (OIDC and SAML 2.0).
+	_ "github.com/gatehouse-auth/gatehouse/plugins/sso"
 )

@@ -285,3 +285,43 @@ func TestTxAcrossNodes(t *testing.T) {
 	}
 	t.Logf("16 transactions ran their function %d times", runs.Load())
 }
+
+// TestIndexLifecycle: a unique constraint the schema relaxes is dropped; one over a field
+// the schema no longer knows (a plugin switched off) is kept, so a node still running with
+// the plugin keeps its guarantee, and it is enforced again when the plugin is back.
+func TestIndexLifecycle(t *testing.T) {
+	ctx := t.Context()
+	nick := func(unique bool) storage.Field {
+		return storage.Field{Name: "nick", Type: storage.TypeString, Unique: unique}
+	}
+	dsn := pgtest.DSN(t)
+	withPlugin, err := openStore(t, dsn).Bind(ctx, schemaOf(t, userModel(nick(true))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := withPlugin.Create(ctx, "user", storage.Record{"id": "u1", "email": "a@x", "nick": "n"}); err != nil {
+		t.Fatal(err)
+	}
+	// Another node binds a schema without the field: the constraint stays enforced.
+	if _, err := openStore(t, dsn).Bind(ctx, schemaOf(t, userModel())); err != nil {
+		t.Fatal(err)
+	}
+	_, err = withPlugin.Create(ctx, "user", storage.Record{"id": "u2", "email": "b@x", "nick": "n"})
+	if !errors.Is(err, storage.ErrDuplicate) {
+		t.Errorf("unique over a field another node does not know: %v", err)
+	}
+	// A schema that knows the field and declares it non-unique drops the constraint.
+	relaxed, err := openStore(t, dsn).Bind(ctx, schemaOf(t, userModel(nick(false))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := relaxed.Create(ctx, "user", storage.Record{"id": "u2", "email": "b@x", "nick": "n"}); err != nil {
+		t.Errorf("relaxed unique constraint still enforced: %v", err)
+	}
+	// Declared unique again over duplicates: the bind fails, naming the field.
+	_, err = openStore(t, dsn).Bind(ctx, schemaOf(t, userModel(nick(true))))
+	var ce *storage.ConstraintError
+	if !errors.As(err, &ce) || ce.Fields[0] != "nick" {
+		t.Errorf("unique over duplicates: %v", err)
+	}
+}

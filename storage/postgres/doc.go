@@ -42,9 +42,11 @@
 // and without the statement timeout, it runs the statements and records a new version row
 // with the fingerprint and the statements applied. DDL is transactional in PostgreSQL: a
 // unique index that stored duplicates break fails the bind with ErrDuplicate naming the
-// model and fields, and changes nothing. Nothing is ever dropped: neither columns of removed
-// fields nor indexes the schema no longer declares (a unique constraint a plugin drops stays
-// enforced until the index is dropped by hand).
+// model and fields, and changes nothing. Columns are never dropped. An index Gatehouse
+// created is dropped when the schema knows every column it covers but no longer declares it
+// (a plugin relaxed a unique constraint or an index); one over a column the schema does not
+// know (a plugin switched off, a field's earlier type) is kept, so a node still running with
+// the plugin keeps its unique guarantee during a rolling change.
 //
 // # Atomicity
 //

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"unicode/utf8"
 
@@ -53,6 +54,7 @@ type constraint struct {
 // binding is the SQL view of one schema.
 type binding struct {
 	schema      *storage.Schema
+	indexes     map[string]bool // the names of every index the schema declares
 	tables      map[string]*table
 	constraints map[string]constraint
 	ddl         []ddlStmt
@@ -116,7 +118,7 @@ func indexName(kind, model string, cols []string) string {
 }
 
 func newBinding(s *storage.Schema) (*binding, error) {
-	b := &binding{schema: s, tables: map[string]*table{}, constraints: map[string]constraint{}}
+	b := &binding{schema: s, tables: map[string]*table{}, constraints: map[string]constraint{}, indexes: map[string]bool{}}
 	for _, m := range s.Models() {
 		if err := checkName("model", m.Name); err != nil {
 			return nil, err
@@ -165,6 +167,7 @@ func newBinding(s *storage.Schema) (*binding, error) {
 			name := indexName("u", m.Name, cols)
 			con := constraint{model: m.Name, fields: append([]string(nil), set...)}
 			b.constraints[name] = con
+			b.indexes[name] = true
 			b.ddl = append(b.ddl, ddlStmt{sql: fmt.Sprintf("CREATE UNIQUE INDEX IF NOT EXISTS %s ON %s (%s)", quote(name), t.ident, strings.Join(idents, ", ")), con: &con})
 		}
 		for _, f := range m.IndexedFields() {
@@ -173,6 +176,7 @@ func newBinding(s *storage.Schema) (*binding, error) {
 			}
 			c := t.byName[f.Name]
 			name := indexName("i", m.Name, []string{columnName(f)})
+			b.indexes[name] = true
 			b.ddl = append(b.ddl, ddlStmt{sql: fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (%s)", quote(name), t.ident, c.ident)})
 		}
 	}
@@ -203,6 +207,57 @@ func (s *Store) migrate(ctx context.Context, b *binding) error {
 		return err
 	}
 	return s.loadStale(ctx, b)
+}
+
+// ourIndex matches the names indexName gives.
+var ourIndex = regexp.MustCompile(`_[0-9a-f]{10}_[ui]$`)
+
+// staleIndexes returns the DROP INDEX statements for indexes Gatehouse created that the
+// schema no longer declares although it knows every column they cover: a unique constraint
+// or an index a plugin relaxed. Indexes over columns the schema does not know (a plugin
+// switched off, a field's earlier type) are kept: nothing of this schema writes those
+// columns, and a node still running with the plugin relies on its unique constraints.
+func (b *binding) staleIndexes(ctx context.Context, tx pgx.Tx) ([]string, error) {
+	var out []string
+	for _, m := range b.schema.Models() {
+		t := b.tables[m.Name]
+		current := map[string]bool{}
+		for _, c := range t.cols {
+			current[columnName(c.field)] = true
+		}
+		rows, err := tx.Query(ctx, `SELECT i.relname::text, array_agg(a.attname::text)
+			FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+			JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = ANY(x.indkey)
+			WHERE x.indrelid = $1::regclass AND NOT x.indisprimary GROUP BY i.relname`, t.ident)
+		if err != nil {
+			return nil, fmt.Errorf("postgres: reading the indexes of %s: %w", m.Name, err)
+		}
+		type index struct {
+			name string
+			cols []string
+		}
+		idx, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (index, error) {
+			var ix index
+			err := r.Scan(&ix.name, &ix.cols)
+			return ix, err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("postgres: reading the indexes of %s: %w", m.Name, err)
+		}
+		for _, ix := range idx {
+			if b.indexes[ix.name] || !ourIndex.MatchString(ix.name) {
+				continue
+			}
+			known := true
+			for _, c := range ix.cols {
+				known = known && current[c]
+			}
+			if known {
+				out = append(out, "DROP INDEX "+quote(ix.name))
+			}
+		}
+	}
+	return out, nil
 }
 
 // loadStale finds the columns of earlier types of the schema's fields.
@@ -262,6 +317,16 @@ func (s *Store) apply(ctx context.Context, b *binding) error {
 				return fmt.Errorf("postgres: migration %q: %w", d.sql, err)
 			}
 			applied = append(applied, d.sql+";")
+		}
+		drops, err := b.staleIndexes(ctx, tx)
+		if err != nil {
+			return err
+		}
+		for _, d := range drops {
+			if _, err := tx.Exec(ctx, d); err != nil {
+				return fmt.Errorf("postgres: migration %q: %w", d, err)
+			}
+			applied = append(applied, d+";")
 		}
 		_, err = tx.Exec(ctx, "INSERT INTO "+schemaTable+" (version, fingerprint, statements) SELECT coalesce(max(version), 0) + 1, $1, $2 FROM "+schemaTable,
 			b.fingerprint, strings.Join(applied, "\n"))

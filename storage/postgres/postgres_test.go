@@ -24,7 +24,7 @@ func newHarness() *harness {
 	return &harness{dsns: map[storage.Adapter]string{}, sts: map[storage.Adapter]*postgres.Store{}}
 }
 
-func openStore(t *testing.T, dsn string) *postgres.Store {
+func openStore(t testing.TB, dsn string) *postgres.Store {
 	t.Helper()
 	st, err := postgres.Open(t.Context(), dsn, &postgres.Options{MaxConns: 8})
 	if err != nil {

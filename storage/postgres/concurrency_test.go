@@ -3,6 +3,8 @@ package postgres_test
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -323,5 +325,47 @@ func TestIndexLifecycle(t *testing.T) {
 	var ce *storage.ConstraintError
 	if !errors.As(err, &ce) || ce.Fields[0] != "nick" {
 		t.Errorf("unique over duplicates: %v", err)
+	}
+}
+
+// TestPlan: the statements are deterministic, quote every identifier, and a bind after the
+// plan's indexes were created by hand (as CONCURRENTLY would) finds them and succeeds.
+func TestPlan(t *testing.T) {
+	s := schemaOf(t, userModel(), verificationModel())
+	p1, err := postgres.Plan(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p2, _ := postgres.Plan(schemaOf(t, userModel(), verificationModel()))
+	if !slices.Equal(p1, p2) || len(p1) == 0 {
+		t.Fatalf("plans differ or are empty:\n%q\n%q", p1, p2)
+	}
+	want := []string{
+		`CREATE TABLE IF NOT EXISTS "user" (id bytea NOT NULL, CONSTRAINT "user__`,
+		`ALTER TABLE "user" ADD COLUMN IF NOT EXISTS "email:string" bytea`,
+		`CREATE UNIQUE INDEX IF NOT EXISTS "user_emailstring_`,
+		`CREATE INDEX IF NOT EXISTS "verification_identifierstring_`,
+	}
+	for _, w := range want {
+		if !slices.ContainsFunc(p1, func(s string) bool { return strings.HasPrefix(s, w) }) {
+			t.Errorf("no statement starts with %s in\n%s", w, strings.Join(p1, "\n"))
+		}
+	}
+	st := openStore(t, pgtest.DSN(t))
+	for _, q := range p1 {
+		if _, err := st.Pool().Exec(t.Context(), q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	a, err := st.Bind(t.Context(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Create(t.Context(), "user", storage.Record{"id": "u1", "email": "a@x"}); err != nil {
+		t.Fatal(err)
+	}
+	var indexes int
+	if err := st.Pool().QueryRow(t.Context(), "SELECT count(*) FROM pg_indexes WHERE tablename IN ('user', 'verification')").Scan(&indexes); err != nil || indexes != 5 {
+		t.Errorf("%d indexes (%v), want 5: two primary keys, email, identifier, userId", indexes, err)
 	}
 }

@@ -336,3 +336,23 @@ func (s *Store) apply(ctx context.Context, b *binding) error {
 		return nil
 	})
 }
+
+// Plan returns the statements Bind runs for s on a database that lacks some of it (all are
+// IF NOT EXISTS; index drops are decided against the database at bind time and are not
+// listed). Operators of large databases can run the CREATE INDEX statements beforehand with
+// CONCURRENTLY added, under the same names, so that the bind finds them and does not lock
+// the table while they build.
+func Plan(s *storage.Schema) ([]string, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	b, err := newBinding(s)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(b.ddl))
+	for i, d := range b.ddl {
+		out[i] = d.sql
+	}
+	return out, nil
+}

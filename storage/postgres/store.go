@@ -100,6 +100,12 @@ func (s *Store) Bind(ctx context.Context, schema *storage.Schema) (storage.Adapt
 	if s.closed.Load() {
 		return nil, fmt.Errorf("postgres: %w", storage.ErrClosed)
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := schema.Validate(); err != nil {
+		return nil, fmt.Errorf("postgres: binding schema: %w", err)
+	}
 	b, err := newBinding(schema)
 	if err != nil {
 		return nil, err

@@ -91,10 +91,8 @@ func DSN(t testing.TB) string {
 	t.Helper()
 	once.Do(func() { srv, srvErr = start() })
 	if srvErr != nil {
-		if missing && os.Getenv(RequireEnv) != "1" {
-			t.Skipf("pgtest: skipping, PostgreSQL is not installed: %v (set %s=1 to make this a failure)", srvErr, RequireEnv)
-		}
-		t.Fatalf("pgtest: %v", srvErr)
+		unavailable(t, srvErr, missing, os.Getenv(RequireEnv) == "1")
+		return ""
 	}
 	if srv == nil {
 		t.Fatal("pgtest: the server was stopped")
@@ -109,6 +107,19 @@ func DSN(t testing.TB) string {
 	return srv.dsn(name)
 }
 
+// unavailable ends a test that has no server: skipped when PostgreSQL is simply not
+// installed, failed when it is required or when it is installed but does not start.
+func unavailable(t testing.TB, err error, missing, required bool) {
+	t.Helper()
+	if missing && !required {
+		t.Skipf("pgtest: skipping, PostgreSQL is not installed: %v (set %s=1 to make this a failure)", err, RequireEnv)
+	}
+	if missing {
+		t.Fatalf("pgtest: %s=1 but PostgreSQL is not installed: %v", RequireEnv, err)
+	}
+	t.Fatalf("pgtest: %v", err)
+}
+
 func (s *server) dsn(db string) string {
 	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", s.port, db)
 }
@@ -121,7 +132,8 @@ func SocketDir() string {
 	return filepath.Join(srv.dir, "sock")
 }
 
-func findBin() (string, error) {
+// searchDirs lists where the binaries are looked for, in order.
+var searchDirs = func() []string {
 	var dirs []string
 	if d := os.Getenv(BinEnv); d != "" {
 		dirs = append(dirs, d)
@@ -132,8 +144,11 @@ func findBin() (string, error) {
 	dirs = append(dirs, "/usr/local/bin", "/usr/local/pgsql/bin")
 	versions, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
 	sort.Slice(versions, func(i, j int) bool { return pgVersion(versions[i]) > pgVersion(versions[j]) })
-	dirs = append(dirs, versions...)
-	for _, d := range dirs {
+	return append(dirs, versions...)
+}
+
+func findBin() (string, error) {
+	for _, d := range searchDirs() {
 		ok := true
 		for _, b := range []string{"initdb", "pg_ctl", "postgres"} {
 			if fi, err := os.Stat(filepath.Join(d, b)); err != nil || fi.IsDir() || fi.Mode()&0o111 == 0 {

@@ -61,7 +61,10 @@
 // reference apply the schema's on-delete rules in the same transaction (cascade recursively,
 // then restrict — checked once every cascade is known, like NO ACTION — then set null);
 // references are schema-level, not foreign keys, because a record may reference one that
-// does not exist yet.
+// does not exist yet. The flip side: a record created concurrently with the delete of the
+// record it references can survive it, dangling, as bolt's single writer would not allow;
+// the contract already allows dangling references (storagetest creates one), so readers
+// must cope with them anyway.
 //
 // Tx runs SERIALIZABLE: read-modify-write functions lose no update and see no write skew.
 // When PostgreSQL aborts a transaction for a conflict (40001) or a deadlock (40P01), Tx rolls

@@ -2,7 +2,11 @@ package portal
 
 import (
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
+
+	"github.com/gatehouse-auth/gatehouse/authcore/oauth"
 )
 
 // socialRoutes are the "Continue with <Name>" buttons' target and the account page's linked
@@ -63,9 +67,53 @@ func (p *Plugin) socialStart(w http.ResponseWriter, r *http.Request, res apiResu
 		return
 	}
 	res.CopyCookies(w)
+	if !slices.Contains(p.socialOrigins, urlOrigin(u)) {
+		// The page's CSP form-action (which browsers apply to a form's redirects too) does
+		// not name this origin: a link, which form-action does not govern, takes the user on.
+		sp, _ := p.socialProvider(r.PostForm.Get("provider"))
+		p.renderMessage(w, r, http.StatusOK, messageData{pageData: p.page(w, r), Title: tf("social.continue_with", sp.Name),
+			Body: tf("social.interstitial", sp.Name), LinkURL: u, LinkText: tf("social.continue_with", sp.Name)})
+		return
+	}
 	p.setSecurityHeaders(w.Header(), false)
 	w.Header().Set("Location", u)
 	w.WriteHeader(http.StatusFound)
+}
+
+// presetOrigins are the authorization endpoints' origins of the social presets whose
+// endpoints are fixed (the oauth package's presets); a Microsoft tenant is on the same host.
+var presetOrigins = map[string]string{
+	oauth.PresetGoogle: "https://accounts.google.com", oauth.PresetMicrosoft: "https://login.microsoftonline.com",
+	oauth.PresetGitLab: "https://gitlab.com", oauth.PresetApple: "https://appleid.apple.com",
+	oauth.PresetGitHub: "https://github.com", oauth.PresetDiscord: "https://discord.com",
+}
+
+// socialFormOrigins are the origins a social button's POST may redirect the browser to:
+// each provider's auth_url, else its issuer (OIDC discovery's authorization endpoint is on
+// the issuer's origin at every provider we know), else its preset's fixed origin.
+func socialFormOrigins(ps []oauth.Provider) []string {
+	var out []string
+	for _, sp := range ps {
+		cfg := sp.Config()
+		for _, u := range []string{cfg.AuthURL, cfg.Issuer, presetOrigins[cfg.Preset]} {
+			if o := urlOrigin(u); o != "" {
+				if !slices.Contains(out, o) {
+					out = append(out, o)
+				}
+				break
+			}
+		}
+	}
+	return out
+}
+
+// urlOrigin is scheme://host[:port] of an http(s) URL, "" for anything else.
+func urlOrigin(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
+		return ""
+	}
+	return u.Scheme + "://" + strings.ToLower(u.Host)
 }
 
 // socialSignInPost is the "Continue with <Name>" form of the sign-in and sign-up pages: POST

@@ -92,10 +92,15 @@ func TestSocialButtons(t *testing.T) {
 			t.Fatalf("%s without providers has social buttons", page)
 		}
 	}
-	h, _ := newSocialPortal(t)
+	h, idp := newSocialPortal(t)
 	b := newBrowser(h)
 	for _, page := range []string{"/ui/sign-in?callbackURL=%2Fapp", "/ui/sign-up?callbackURL=%2Fapp"} {
-		body := b.page(page)
+		res := b.get(page)
+		body := string(res.Body)
+		// Browsers apply form-action to the form's redirect: the IdP's origin must be in it.
+		if csp := res.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "form-action 'self' "+authcoretest.BaseURL+" "+idp.Issuer()+";") {
+			t.Fatalf("CSP %q does not allow the IdP as a form target", csp)
+		}
 		got := socialButtons(body)
 		if len(got) != 1 || got["acme"] != "Continue with Acme ID" {
 			t.Fatalf("%s buttons: %v\n%s", page, got, body)

@@ -394,6 +394,7 @@ var messages = map[string]string{
 	"error.PHONE_NUMBER_EXIST":       "This phone number is already in use.",
 	// --- social (routes_social.go: social sign-in buttons, linked accounts, OAuth callback errors) ---
 	"social.group_label":                  "Sign in with another account",
+	"social.interstitial":                 "You are about to sign in at %s. Continue to its sign-in page.",
 	"social.continue_with":                "Continue with %s",
 	"social.account.heading":              "Linked accounts",
 	"social.account.password":             "Email and password",

@@ -51,6 +51,10 @@
 //	                           requestSignUp from /sign-up}; copies the signed state cookie, 302 to
 //	                           the provider. The callback's ?error= codes (state_mismatch,
 //	                           account_not_linked, signup_disabled, …) are explained on /error.
+//	                           The CSP's form-action names each provider's authorization origin
+//	                           (auth_url, else the issuer's, else the preset's), since browsers
+//	                           apply it to the form's redirect; a URL elsewhere (discovery
+//	                           pointing to another origin) gets a page with a link instead.
 //	POST /account/link-social  "Link <Name>" (account page, Linked accounts): /link-social with
 //	                           callbackURL /ui/account?done=account_linked, errors to /ui/error
 //	POST /account/unlink-account  "Unlink": /unlink-account {accountId (row id), providerId};

@@ -1,8 +1,10 @@
 package portal_test
 
 import (
+	"fmt"
 	"html"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -342,4 +344,35 @@ func mustAccounts(t *testing.T, h *authcoretest.Harness, uid string) []storage.R
 		t.Fatal(err)
 	}
 	return recs
+}
+
+// A provider whose discovery document puts the authorization endpoint on another origin than
+// its issuer: the page's form-action does not name that origin, so instead of a 302 the
+// browser gets a page with a link to the provider (links are not governed by form-action),
+// and the state cookie.
+func TestSocialAuthorizationOnAnotherOrigin(t *testing.T) {
+	disc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		base := "http://" + r.Host
+		fmt.Fprintf(w, `{"issuer":%q,"authorization_endpoint":"https://login.elsewhere.example/authorize","token_endpoint":%q,"jwks_uri":%q,"response_types_supported":["code"],"subject_types_supported":["public"],"id_token_signing_alg_values_supported":["RS256"]}`,
+			base, base+"/token", base+"/jwks")
+	}))
+	t.Cleanup(disc.Close)
+	prov, err := oauth.New(oauth.Config{ID: "acme", Name: "Acme ID", Preset: "oidc", Issuer: disc.URL, ClientID: "c", ClientSecret: "s"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newPortal(t, nil, authcoretest.WithConfig(func(c *authcore.Config) { c.Social.Providers = []oauth.Provider{prov} }))
+	b := newBrowser(h)
+	res := b.startSocial("/ui/sign-in", nil)
+	body := string(res.Body)
+	if res.StatusCode != http.StatusOK || res.Header.Get("Location") != "" {
+		t.Fatalf("want the link page, got %d %q", res.StatusCode, res.Header.Get("Location"))
+	}
+	if !strings.Contains(body, `id="continue"`) || !strings.Contains(body, `href="https://login.elsewhere.example/authorize?`) {
+		t.Fatalf("no link to the provider:\n%s", body)
+	}
+	if _, ok := res.SetCookie(h.Engine.CookieName(authcore.CookieOAuthState)); !ok {
+		t.Fatal("no state cookie")
+	}
 }

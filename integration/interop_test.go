@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/oauth2-proxy/mockoidc"
 )
 
 // interopTimeout bounds one `node --test` run of the whole interop suite.
@@ -42,6 +44,10 @@ func TestInterop(t *testing.T) {
 	ports := freePorts(t, 2)
 	gw, app := ports[0], ports[1]
 	sink := newMessageSink(t)
+	// A real OIDC IdP on loopback for interop/test/social.test.mjs: social provider "acme".
+	// It approves its default user (mockoidc.DefaultUser) at once; node is told who that is.
+	idp := startMockOIDC(t)
+	idpUser := mockoidc.DefaultUser()
 	// Rate limiting is off: the suite signs in many times per second from one IP. The
 	// upstream echoes the identity headers and the Cookie header it receives
 	// (interop/test/gateway.test.mjs parses this exact format).
@@ -76,6 +82,7 @@ func TestInterop(t *testing.T) {
 				enabled
 			}
 		}
+		%[5]s
 	}
 }
 http://localhost:%[1]d {
@@ -92,7 +99,7 @@ http://:%[2]d {
 	respond /health "ok"
 	respond "upstream id=[{header.X-Auth-User-Id}] email=[{header.X-Auth-User-Email}] cookie=[{header.Cookie}] authz=[{header.Authorization}] method=[{header.X-Auth-Method}] apikey=[{header.X-Api-Key}] keyid=[{header.X-Auth-Api-Key-Id}] imp=[{header.X-Auth-Impersonated-By}] org=[{header.X-Auth-Org-Id}] orgslug=[{header.X-Auth-Org-Slug}] orgrole=[{header.X-Auth-Org-Role}]"
 }
-`, gw, app, sink.HookURL(), sinkSecret)
+`, gw, app, sink.HookURL(), sinkSecret, acmeSocial(idp))
 	base := fmt.Sprintf("http://localhost:%d", gw)
 	s := StartServer(t, cf, base+"/health")
 	// An administrator for the adminClient tests, made the only way one can be: by the CLI.
@@ -111,7 +118,10 @@ http://:%[2]d {
 	cmd := exec.CommandContext(ctx, node, "--test")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GATEHOUSE_URL="+base, "GATEHOUSE_MESSAGES_URL="+sink.srv.URL,
-		"GATEHOUSE_ADMIN_EMAIL="+adminEmail, "GATEHOUSE_ADMIN_PASSWORD="+adminPassword, "NO_COLOR=1", "FORCE_COLOR=0")
+		"GATEHOUSE_ADMIN_EMAIL="+adminEmail, "GATEHOUSE_ADMIN_PASSWORD="+adminPassword,
+		"GATEHOUSE_OIDC_PROVIDER=acme", "GATEHOUSE_OIDC_ISSUER="+idp.Issuer(),
+		"GATEHOUSE_OIDC_SUBJECT="+idpUser.Subject, "GATEHOUSE_OIDC_EMAIL="+idpUser.Email,
+		"NO_COLOR=1", "FORCE_COLOR=0")
 	// On timeout only what this test started is killed: node and the per-file test
 	// processes it spawned, which share the new process group (see killGroup).
 	killGroup(cmd)

@@ -45,6 +45,20 @@
 //	GET  /email-changed?email=NEW  callbackURL of /change-email: "changed" when the signed-in
 //	                           address is NEW, "confirm the new address" after the old one's
 //	                           confirmation link, a neutral text when signed out; ?error=CODE shown
+//	POST /sign-in/social       a "Continue with <Name>" button (one per configured social provider,
+//	                           on /sign-in and /sign-up; text only, no fetched logos): /sign-in/social
+//	                           {provider, callbackURL, errorCallbackURL /ui/error, disableRedirect;
+//	                           requestSignUp from /sign-up}; copies the signed state cookie, 302 to
+//	                           the provider. The callback's ?error= codes (state_mismatch,
+//	                           account_not_linked, signup_disabled, …) are explained on /error.
+//	                           The CSP's form-action names each provider's authorization origin
+//	                           (auth_url, else the issuer's, else the preset's), since browsers
+//	                           apply it to the form's redirect; a URL elsewhere (discovery
+//	                           pointing to another origin) gets a page with a link instead.
+//	POST /account/link-social  "Link <Name>" (account page, Linked accounts): /link-social with
+//	                           callbackURL /ui/account?done=account_linked, errors to /ui/error
+//	POST /account/unlink-account  "Unlink": /unlink-account {accountId (row id), providerId};
+//	                           the API refuses the last account (FAILED_TO_UNLINK_LAST_ACCOUNT)
 //	GET  /assets/<name>.<hash>.<ext>   CSS/JS, immutable for a year
 //
 // Account (routes_account.go; signed-out browsers go to /sign-in?callbackURL=<the page>):

@@ -46,6 +46,9 @@ type Plugin struct {
 	assets     assetSet
 	pages      map[string]*template.Template
 	routeTable []route
+	// socialOrigins are the origins of the social providers' authorization endpoints that
+	// the CSP's form-action allows (routes_social.go).
+	socialOrigins []string
 }
 
 // ID is the plugin id.
@@ -88,7 +91,8 @@ func (p *Plugin) Register(r *authcore.Registrar) error {
 		return fmt.Errorf("portal: %w", err)
 	}
 	p.routeTable = p.routes()
-	p.csp = buildCSP(e.BaseURL(), cfg.TrustedOrigins, logoOrigin)
+	p.socialOrigins = socialFormOrigins(cfg.Social.Providers)
+	p.csp = buildCSP(e.BaseURL(), append(append([]string(nil), cfg.TrustedOrigins...), p.socialOrigins...), logoOrigin)
 	return r.ReservePrefix("/ui/", p)
 }
 

@@ -23,6 +23,7 @@ func (p *Plugin) routes() []route {
 	routes = append(routes, p.passkeyRoutes()...)   // routes_passkey.go: /sign-in/passkey, /account/passkeys
 	routes = append(routes, p.accountRoutes()...)   // routes_account.go: /account and its forms, /accept-invitation
 	routes = append(routes, p.adminRoutes()...)     // routes_admin.go: /admin, /admin/user and their forms
+	routes = append(routes, p.socialRoutes()...)    // routes_social.go: social sign-in buttons, linked accounts
 	return routes
 }
 

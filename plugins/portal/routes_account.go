@@ -49,6 +49,8 @@ var doneMessages = map[string]string{
 	"role_set":            "admin.done.role_set",
 	"user_sessions":       "admin.done.user_sessions",
 	"stopped":             "admin.done.stopped",
+	"account_linked":      "social.done.linked",
+	"account_unlinked":    "social.done.unlinked",
 }
 
 // doneFlash is the translated message of the request's ?done= key, "" for anything else.
@@ -91,6 +93,11 @@ type accountData struct {
 	Orgs          bool // the organization plugin is on
 	Organizations []orgRow
 	Invitations   []invitationRow
+	// Linked accounts (routes_social.go): the user's accounts, the configured social
+	// providers not linked yet, and whether the list could be loaded.
+	Linked       []linkedAccount
+	Linkable     []socialButton
+	LinkedLoaded bool
 }
 
 type sessionRow struct {
@@ -134,6 +141,7 @@ func (p *Plugin) renderAccount(w http.ResponseWriter, r *http.Request, status in
 	} else {
 		d.SessionsError = errorText(res.Code)
 	}
+	d.Linked, d.Linkable, d.LinkedLoaded = p.linkedAccounts(r)
 	if d.APIKeys = p.pluginOn(apiKeyPluginID); d.APIKeys {
 		if res := p.api(r, http.MethodGet, "/api-key/list", nil); res.OK() {
 			list, _ := res.Object()["apiKeys"].([]any)

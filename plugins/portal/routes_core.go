@@ -325,13 +325,13 @@ func (p *Plugin) verifyEmail(w http.ResponseWriter, r *http.Request) {
 }
 
 // linkErrorCode keeps an ?error= code only if it looks like one (it selects a message; it is
-// never echoed).
+// never echoed). Lower-case codes are the OAuth callback's (state_mismatch, …).
 func linkErrorCode(code string) string {
 	if len(code) > 100 {
 		return "generic"
 	}
 	for _, c := range code {
-		if !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
 			return "generic"
 		}
 	}

@@ -193,6 +193,8 @@ type registry struct {
 	conflicts         []uniqueConflict  // see conflicts.go
 	credentials       []credentialModel // see claim.go
 	requires          []requirement     // see requires.go
+	errorPage         string            // see errorpage.go
+	errorPageOwner    string
 }
 
 type reservedPrefix struct {

@@ -102,6 +102,9 @@ func (e *Engine) completeDeletion(c *Call, s *Session, tok, cb string) (any, err
 
 // errorPage is spec §6 #30: a small self-contained HTML page naming the error code.
 func (e *Engine) errorPage(c *Call) (any, error) {
+	if res, ok := e.errorRedirect(c.Query.String("error"), c.Query.String("error_description")); ok {
+		return res, nil
+	}
 	code := c.Query.String("error")
 	if code == "" {
 		code = "UNKNOWN"

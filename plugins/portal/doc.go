@@ -20,7 +20,8 @@
 //	GET  /forgot-password, POST   asks /request-password-reset; same answer either way
 //	GET  /reset-password?token=, POST  sets a new password with /reset-password
 //	GET  /verify-email?token=  landing of the verification link (/verify-email in-process)
-//	GET  /error?error=CODE     translated error page (failed link flows)
+//	GET  /error?error=CODE     translated error page (failed link flows; the API's own
+//	                           <base_path>/error forwards here, Registrar.ErrorPage)
 //	GET  /two-factor, POST     second-factor challenge of a pending sign-in (two_factor
 //	                           cookie; none → /sign-in): authenticator or emailed code
 //	                           (/two-factor/verify-totp, verify-otp), trust this device

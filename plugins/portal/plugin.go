@@ -93,6 +93,11 @@ func (p *Plugin) Register(r *authcore.Registrar) error {
 	p.routeTable = p.routes()
 	p.socialOrigins = socialFormOrigins(cfg.Social.Providers)
 	p.csp = buildCSP(e.BaseURL(), append(append([]string(nil), cfg.TrustedOrigins...), p.socialOrigins...), logoOrigin)
+	// The API's /error (where an OAuth callback whose state is lost must send the browser)
+	// forwards to the portal's page, which explains each code.
+	if err := r.ErrorPage("/ui/error"); err != nil {
+		return err
+	}
 	return r.ReservePrefix("/ui/", p)
 }
 

@@ -226,6 +226,12 @@ func TestSocialErrorPage(t *testing.T) {
 		}
 	}
 
+	// The API's own /error (where a callback whose state is lost must go) forwards here.
+	if res := b.get("/error?error=" + authcore.OAuthErrStateMismatch); res.StatusCode != http.StatusFound ||
+		res.Header.Get("Location") != authcoretest.BaseURL+"/api/auth/ui/error?error="+authcore.OAuthErrStateMismatch {
+		t.Fatalf("API /error: %d %q", res.StatusCode, res.Header.Get("Location"))
+	}
+
 	// A real failure: the IdP's email belongs to a local user whose email is not verified →
 	// account_not_linked, shown on the portal's error page.
 	h.SignUp("Local", "idp@example.com", testPW)

@@ -332,3 +332,26 @@ func mustURL(t *testing.T, s string) *url.URL {
 	}
 	return u
 }
+
+// TestAuthorizationOrigin: the origin a browser is sent to is known from the config alone —
+// a preset's fixed auth URL, a preset's or configured issuer, an auth_url override.
+func TestAuthorizationOrigin(t *testing.T) {
+	for _, c := range []struct {
+		cfg  oauth.Config
+		want string
+	}{
+		{oauth.Config{ID: "github", ClientID: "c", ClientSecret: "s"}, "https://github.com"},
+		{oauth.Config{ID: "google", ClientID: "c", ClientSecret: "s"}, "https://accounts.google.com"},
+		{oauth.Config{ID: "microsoft", ClientID: "c", ClientSecret: "s", Tenant: "organizations"}, "https://login.microsoftonline.com"},
+		{oauth.Config{ID: "corp", Preset: "oidc", Issuer: "https://Login.Corp.example:8443/realms/x", ClientID: "c", ClientSecret: "s"}, "https://login.corp.example:8443"},
+		{oauth.Config{ID: "corp", Preset: "oidc", Issuer: "https://idp.example", AuthURL: "https://auth.example/authorize", ClientID: "c", ClientSecret: "s"}, "https://auth.example"},
+	} {
+		p, err := oauth.New(c.cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := p.AuthorizationOrigin(); got != c.want {
+			t.Errorf("%s: %q, want %q", c.cfg.ID, got, c.want)
+		}
+	}
+}

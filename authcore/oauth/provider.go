@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -35,6 +36,11 @@ type Provider interface {
 	Refresh(ctx context.Context, refreshToken string) (*Tokens, error)
 	// Config is the provider's configuration with defaults applied.
 	Config() Config
+	// AuthorizationOrigin is the origin AuthCodeURL sends the browser to, known without
+	// discovery (the auth URL's, else the issuer's: discovery's authorization endpoint is on
+	// the issuer's origin at every provider we know); "" when neither is set. Pages that
+	// POST a form redirecting there name it in their CSP form-action.
+	AuthorizationOrigin() string
 }
 
 // AuthRequest is one authorization request.
@@ -126,6 +132,14 @@ type provider struct {
 func (p *provider) ID() string     { return p.cfg.ID }
 func (p *provider) Name() string   { return p.cfg.Name }
 func (p *provider) Config() Config { return p.cfg }
+
+func (p *provider) AuthorizationOrigin() string {
+	u, err := url.Parse(first(p.authURL, p.issuer))
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return ""
+	}
+	return u.Scheme + "://" + strings.ToLower(u.Host)
+}
 
 func (p *provider) ctx(ctx context.Context) context.Context {
 	return oidc.ClientContext(context.WithValue(ctx, oauth2.HTTPClient, p.client), p.client)

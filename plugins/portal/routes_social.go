@@ -80,28 +80,13 @@ func (p *Plugin) socialStart(w http.ResponseWriter, r *http.Request, res apiResu
 	w.WriteHeader(http.StatusFound)
 }
 
-// presetOrigins are the authorization endpoints' origins of the social presets whose
-// endpoints are fixed (the oauth package's presets); a Microsoft tenant is on the same host.
-var presetOrigins = map[string]string{
-	oauth.PresetGoogle: "https://accounts.google.com", oauth.PresetMicrosoft: "https://login.microsoftonline.com",
-	oauth.PresetGitLab: "https://gitlab.com", oauth.PresetApple: "https://appleid.apple.com",
-	oauth.PresetGitHub: "https://github.com", oauth.PresetDiscord: "https://discord.com",
-}
-
 // socialFormOrigins are the origins a social button's POST may redirect the browser to:
-// each provider's auth_url, else its issuer (OIDC discovery's authorization endpoint is on
-// the issuer's origin at every provider we know), else its preset's fixed origin.
+// each provider's authorization origin.
 func socialFormOrigins(ps []oauth.Provider) []string {
 	var out []string
 	for _, sp := range ps {
-		cfg := sp.Config()
-		for _, u := range []string{cfg.AuthURL, cfg.Issuer, presetOrigins[cfg.Preset]} {
-			if o := urlOrigin(u); o != "" {
-				if !slices.Contains(out, o) {
-					out = append(out, o)
-				}
-				break
-			}
+		if o := sp.AuthorizationOrigin(); o != "" && !slices.Contains(out, o) {
+			out = append(out, o)
 		}
 	}
 	return out

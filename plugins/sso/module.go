@@ -28,6 +28,7 @@ func (Plugin) CaddyModule() caddy.ModuleInfo {
 //	    domain_verification {
 //	        token_prefix <label>
 //	        token_ttl <duration>
+//	        resolver <host:port>
 //	    }
 //	    organization_provisioning {
 //	        default_role <role>
@@ -46,6 +47,7 @@ func (p *Plugin) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		"domain_verification": caddyopts.Block(d, "domain_verification", map[string]caddyopts.Opt{
 			"token_prefix": caddyopts.String(&p.DomainVerification.TokenPrefix),
 			"token_ttl":    caddyopts.Duration((*time.Duration)(&p.DomainVerification.TokenTTL)),
+			"resolver":     caddyopts.String(&p.DomainVerification.Resolver),
 		}),
 		"organization_provisioning": caddyopts.Block(d, "organization_provisioning", map[string]caddyopts.Opt{
 			"default_role": caddyopts.String(&p.OrganizationProvisioning.DefaultRole),

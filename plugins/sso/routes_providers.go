@@ -206,7 +206,11 @@ func (p *Plugin) register(c *authcore.Call) (any, error) {
 		if oc, err = p.oidcForRegister(ctx, issuer, oidcIn, b.Bool("overrideUserInfo")); err != nil {
 			return nil, err
 		}
-		js, _ := json.Marshal(oc)
+		stored := *oc
+		if stored.ClientSecret, err = p.seal(oc.ClientSecret); err != nil {
+			return nil, authcore.Internal(err)
+		}
+		js, _ := json.Marshal(stored)
 		rec["oidcConfig"] = string(js)
 	} else {
 		if issuer == "" || len(issuer) > 2048 {
@@ -219,7 +223,14 @@ func (p *Plugin) register(c *authcore.Call) (any, error) {
 			return nil, err
 		}
 		sc["issuer"] = issuer
-		js, _ := json.Marshal(sc)
+		stored := make(map[string]any, len(sc)+2)
+		for k, v := range sc {
+			stored[k] = v
+		}
+		if err := p.newSPKey(stored, providerID); err != nil {
+			return nil, err
+		}
+		js, _ := json.Marshal(stored)
 		rec["samlConfig"] = string(js)
 	}
 	id, err := p.engine.Random().ID()
@@ -429,7 +440,14 @@ func (p *Plugin) update(c *authcore.Call) (any, error) {
 			}
 		}
 		setIf(&next.ClientID, in.ClientID)
-		setIf(&next.ClientSecret, in.ClientSecret)
+		if in.ClientSecret != nil { // stored encrypted; an unchanged secret stays as stored
+			if *in.ClientSecret == "" {
+				return nil, bad(msgClientSecret)
+			}
+			if next.ClientSecret, err = p.seal(*in.ClientSecret); err != nil {
+				return nil, authcore.Internal(err)
+			}
+		}
 		setIf(&next.AuthorizationEndpoint, in.AuthorizationEndpoint)
 		setIf(&next.TokenEndpoint, in.TokenEndpoint)
 		setIf(&next.UserInfoEndpoint, in.UserInfoEndpoint)
@@ -528,6 +546,7 @@ func (p *Plugin) update(c *authcore.Call) (any, error) {
 	if err != nil {
 		return nil, authcore.AsError(err)
 	}
+	p.dropProvider(prov.String("providerId"))
 	return p.sanitize(out), nil
 }
 
@@ -556,5 +575,6 @@ func (p *Plugin) delete(c *authcore.Call) (any, error) {
 	if err != nil {
 		return nil, authcore.AsError(err)
 	}
+	p.dropProvider(pid)
 	return map[string]any{"success": true}, nil
 }

@@ -11,7 +11,7 @@ import (
 
 func TestUnmarshalCaddyfile(t *testing.T) {
 	every := sso.Plugin{ProvidersLimit: 3, DisableRegistration: true, TrustIdPMFA: true,
-		DomainVerification:       sso.DomainVerification{TokenPrefix: "gatehouse", TokenTTL: authcore.Duration(48 * time.Hour)},
+		DomainVerification:       sso.DomainVerification{TokenPrefix: "gatehouse", TokenTTL: authcore.Duration(48 * time.Hour), Resolver: "127.0.0.1:5353"},
 		OrganizationProvisioning: sso.OrganizationProvisioning{DefaultRole: "admin", Disabled: true}}
 	caddyoptstest.Unmarshal(t, []caddyoptstest.Case[sso.Plugin]{
 		{Name: "bare", Input: `sso`, Want: sso.Plugin{}},
@@ -23,6 +23,7 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 			domain_verification {
 				token_prefix gatehouse
 				token_ttl 2d
+				resolver 127.0.0.1:5353
 			}
 			organization_provisioning {
 				default_role admin
@@ -35,5 +36,5 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 		{Name: "argument after the name", Input: `sso on`, Err: "wrong argument count"},
 	})
 	caddyoptstest.RoundTrip(t, every, `{"providers_limit":3,"disable_registration":true,"trust_idp_mfa":true,`+
-		`"domain_verification":{"token_prefix":"gatehouse","token_ttl":"48h0m0s"},"organization_provisioning":{"disabled":true,"default_role":"admin"}}`)
+		`"domain_verification":{"token_prefix":"gatehouse","token_ttl":"48h0m0s","resolver":"127.0.0.1:5353"},"organization_provisioning":{"disabled":true,"default_role":"admin"}}`)
 }

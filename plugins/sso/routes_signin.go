@@ -70,10 +70,17 @@ func (p *Plugin) signInEndpoints() []authcore.Endpoint {
 			Summary: "Callback of an OIDC SSO provider", Tags: tags, Response: authcore.RedirectOnly()},
 		{Method: http.MethodGet, Path: "/sso/callback", Handler: p.oidcCallback, Query: callbackQuery,
 			Summary: "Shared callback of the OIDC SSO providers (provider from the state)", Tags: tags, Response: authcore.RedirectOnly()},
+		{Method: http.MethodPost, Path: "/sso/callback/:providerId", Handler: p.oidcFormPost, Query: callbackQuery, Body: callbackQuery,
+			AllowForm: true, BodyOptional: true, CrossSitePost: true, Tags: tags, Response: authcore.RedirectOnly(),
+			Summary: "Callback of an OIDC SSO provider (form_post), re-issued as a same-site GET"},
+		{Method: http.MethodPost, Path: "/sso/callback", Handler: p.oidcFormPost, Query: callbackQuery, Body: callbackQuery,
+			AllowForm: true, BodyOptional: true, CrossSitePost: true, Tags: tags, Response: authcore.RedirectOnly(),
+			Summary: "Shared callback of the OIDC SSO providers (form_post), re-issued as a same-site GET"},
 		{Method: http.MethodGet, Path: "/sso/saml2/sp/metadata", Handler: p.spMetadata,
-			Query:   []authcore.Param{authcore.String("providerId").Req().Len(1, 128), authcore.String("format")},
-			Summary: "SAML service provider metadata of a provider (XML)", Tags: tags,
-			Response: map[string]any{"type": "string", "contentMediaType": "application/xml"}},
+			Query: []authcore.Param{authcore.String("providerId").Req().Len(1, 128), authcore.String("format")},
+			// Response stays undeclared: the answer is application/xml, which the schema
+			// vocabulary (JSON, HTML, redirects) cannot state.
+			Summary: "SAML service provider metadata of a provider (XML)", Tags: tags},
 		{Method: http.MethodPost, Path: "/sso/saml2/sp/acs/:providerId", Handler: p.acsPost, AllowForm: true, CrossSitePost: true,
 			Body:    []authcore.Param{authcore.String("SAMLResponse").Req().Len(1, samlMaxResponseB64), authcore.String("RelayState").Len(0, 256)},
 			Summary: "SAML assertion consumer service (HTTP-POST); verifies and re-issues as a same-site GET", Tags: tags,
@@ -306,6 +313,24 @@ func (p *Plugin) flowProvider(ctx context.Context, st *authcore.OAuthState, rout
 		return nil, errInvalidState, nil
 	}
 	return prov, "", nil
+}
+
+// oidcFormPost re-issues a form_post callback as a GET of the same path, so that the
+// browser sends its SameSite=Lax state cookie; it changes nothing itself.
+func (p *Plugin) oidcFormPost(c *authcore.Call) (any, error) {
+	q := url.Values{}
+	for _, src := range []authcore.Values{c.Query, c.Body} {
+		for _, k := range []string{"code", "state", "error", "error_description", "iss"} {
+			if v := src.String(k); v != "" {
+				q.Set(k, v)
+			}
+		}
+	}
+	path := "/sso/callback"
+	if id := c.Params["providerId"]; id != "" {
+		path += "/" + url.PathEscape(id)
+	}
+	return authcore.Redirect(p.engine.APIURL(path) + "?" + q.Encode()), nil
 }
 
 // oidcCallback answers GET /sso/callback/:providerId and GET /sso/callback.

@@ -301,3 +301,55 @@ func TestSSOSignInHostile(t *testing.T) {
 		}
 	}
 }
+
+// The built OIDC provider is cached per provider and dropped on update: a changed client
+// secret is used by the next sign-in. A returning user removed from the organization is
+// provisioned again (provisioning runs on every SSO sign-in and is idempotent).
+func TestSSOProviderCacheAndReprovision(t *testing.T) {
+	o := newOIDCEnv(t, nil)
+	o.oidc.SetUser(oauthtest.User{Subject: "sub-f", Email: "f@company.com", EmailVerified: true})
+	c := o.h.Client()
+	if l := location(t, o.flow(c, map[string]any{"providerId": "corp", "callbackURL": "/"})); l != authcoretest.BaseURL+"/" {
+		t.Fatalf("first sign-in: %s", l)
+	}
+	uid, _ := sessionUser(c)["id"].(string)
+	expect(t, o.alice.Post("/sso/update-provider", map[string]any{"providerId": "corp", "oidcConfig": map[string]any{"clientSecret": "wrong"}}), 200, "", "")
+	if secret := o.secret(OIDC(o.provider("corp"))); secret != "wrong" {
+		t.Fatalf("stored secret %q", secret)
+	}
+	if code := redirectErr(t, o.flow(o.h.Client(), map[string]any{"providerId": "corp", "callbackURL": "/"})); code != authcore.OAuthErrInvalidCode {
+		t.Fatalf("stale cached provider used: %q", code)
+	}
+	expect(t, o.alice.Post("/sso/update-provider", map[string]any{"providerId": "corp", "oidcConfig": map[string]any{"clientSecret": o.oidc.ClientSecret}}), 200, "", "")
+	if _, err := o.h.Engine.Store().DeleteMany(o.ctx(), organization.ModelMember, storage.Eq("userId", uid)); err != nil {
+		t.Fatal(err)
+	}
+	c2 := o.h.Client()
+	if l := location(t, o.flow(c2, map[string]any{"providerId": "corp", "callbackURL": "/"})); l != authcoretest.BaseURL+"/" || sessionUser(c2)["id"] != uid {
+		t.Fatalf("sign-in after update: %s", l)
+	}
+	if m := o.membership(o.orgID, uid); m == nil || m.String("role") != "member" {
+		t.Fatal("returning user not provisioned")
+	}
+}
+
+// A form_post callback (cross-site POST) is re-issued as a GET of the same route and
+// finishes there in the browser holding the state.
+func TestSSOCallbackFormPost(t *testing.T) {
+	o := newOIDCEnv(t, nil)
+	o.oidc.SetUser(oauthtest.User{Subject: "sub-g", Email: "g@company.com", EmailVerified: true})
+	c := o.h.Client()
+	loc := oauthtest.Follow(t, o.startSSO(c, map[string]any{"providerId": "corp", "callbackURL": "/"}))
+	form := url.Values{"code": {loc.Query().Get("code")}, "state": {loc.Query().Get("state")}}
+	r := o.h.Client().Do(http.MethodPost, "/sso/callback/corp", form.Encode(), "Content-Type", "application/x-www-form-urlencoded", "Origin", o.oidc.Issuer())
+	next, _ := url.Parse(location(t, r))
+	if next.Path != "/api/auth/sso/callback/corp" || next.Query().Get("code") != form.Get("code") {
+		t.Fatalf("form_post → %s", next)
+	}
+	if sessionUser(c) != nil {
+		t.Fatal("the POST signed in")
+	}
+	if l := location(t, c.Get(o.toApp(next))); l != authcoretest.BaseURL+"/" || sessionUser(c)["email"] != "g@company.com" {
+		t.Fatalf("GET after form_post: %s", l)
+	}
+}

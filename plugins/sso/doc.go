@@ -124,11 +124,15 @@
 // users again on every sign-in, which keeps an existing membership and role).
 //
 // Linking rule (SSO-01): an identity whose email belongs to an existing user is linked to
-// that user only when the user's own email is verified AND the email is vouched for: the IdP
-// says email_verified (OIDC; SAML mapping.emailVerified), or the provider's domain is
-// verified and the email's domain is that domain or a subdomain of it. The domain rule is
-// what a verified domain proves: its owner runs the IdP that issues those addresses. An IdP
-// never vouches for addresses outside its own verified domain (account_not_linked).
+// that user only when the user's own email is verified AND the email is vouched for: the
+// provider's domain is verified and the email's domain is that domain or a subdomain of it
+// (authcore's TrustEmail). That is what a verified domain proves: its owner runs the IdP
+// that issues those addresses. The IdP's own email_verified claim (SAML:
+// mapping.emailVerified) counts only with trust_email_verified (Better Auth's
+// trustEmailVerified, default off): any signed-in user may register an IdP and prove a
+// domain of their own, and such an IdP must not be able to assert a victim's address
+// outside that domain and take over the victim's account (account_not_linked). New users
+// get emailVerified by the same rule.
 //
 // Secrets at rest: the OIDC clientSecret and each SAML provider's SP private key (an
 // RSA-2048 key and self-signed certificate generated at registration) are stored encrypted
@@ -152,6 +156,7 @@
 //	    providers_limit <n>            # providers per user; default 10
 //	    disable_registration           # refuse /sso/register
 //	    trust_idp_mfa                  # SSO sign-ins count as multi-factor; default off
+//	    trust_email_verified           # believe the IdP's email_verified for linking; default off
 //	    domain_verification {
 //	        token_prefix <label>       # default better-auth-token
 //	        token_ttl <duration>       # default 7d

@@ -25,6 +25,7 @@ func (Plugin) CaddyModule() caddy.ModuleInfo {
 //	    providers_limit <n>
 //	    disable_registration
 //	    trust_idp_mfa
+//	    trust_email_verified
 //	    domain_verification {
 //	        token_prefix <label>
 //	        token_ttl <duration>
@@ -44,6 +45,7 @@ func (p *Plugin) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		"providers_limit":      caddyopts.Int(&p.ProvidersLimit),
 		"disable_registration": caddyopts.Flag(&p.DisableRegistration),
 		"trust_idp_mfa":        caddyopts.Flag(&p.TrustIdPMFA),
+		"trust_email_verified": caddyopts.Flag(&p.TrustEmailVerified),
 		"domain_verification": caddyopts.Block(d, "domain_verification", map[string]caddyopts.Opt{
 			"token_prefix": caddyopts.String(&p.DomainVerification.TokenPrefix),
 			"token_ttl":    caddyopts.Duration((*time.Duration)(&p.DomainVerification.TokenTTL)),

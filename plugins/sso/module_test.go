@@ -10,7 +10,7 @@ import (
 )
 
 func TestUnmarshalCaddyfile(t *testing.T) {
-	every := sso.Plugin{ProvidersLimit: 3, DisableRegistration: true, TrustIdPMFA: true,
+	every := sso.Plugin{ProvidersLimit: 3, DisableRegistration: true, TrustIdPMFA: true, TrustEmailVerified: true,
 		DomainVerification:       sso.DomainVerification{TokenPrefix: "gatehouse", TokenTTL: authcore.Duration(48 * time.Hour), Resolver: "127.0.0.1:5353"},
 		OrganizationProvisioning: sso.OrganizationProvisioning{DefaultRole: "admin", Disabled: true}}
 	caddyoptstest.Unmarshal(t, []caddyoptstest.Case[sso.Plugin]{
@@ -20,6 +20,7 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 			providers_limit 3
 			disable_registration
 			trust_idp_mfa
+			trust_email_verified
 			domain_verification {
 				token_prefix gatehouse
 				token_ttl 2d
@@ -35,6 +36,6 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 		{Name: "bad limit", Input: "sso {\n providers_limit many\n}", Err: "providers_limit"},
 		{Name: "argument after the name", Input: `sso on`, Err: "wrong argument count"},
 	})
-	caddyoptstest.RoundTrip(t, every, `{"providers_limit":3,"disable_registration":true,"trust_idp_mfa":true,`+
+	caddyoptstest.RoundTrip(t, every, `{"providers_limit":3,"disable_registration":true,"trust_idp_mfa":true,"trust_email_verified":true,`+
 		`"domain_verification":{"token_prefix":"gatehouse","token_ttl":"48h0m0s","resolver":"127.0.0.1:5353"},"organization_provisioning":{"disabled":true,"default_role":"admin"}}`)
 }

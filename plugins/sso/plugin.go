@@ -70,6 +70,11 @@ type Plugin struct {
 	// TrustIdPMFA lets a sign-in through an SSO provider count as multi-factor (skips the
 	// two-factor step, DESIGN D11). Default off: two-factor applies.
 	TrustIdPMFA bool `json:"trust_idp_mfa,omitempty"`
+	// TrustEmailVerified believes the IdP's email_verified claim (SAML: mapping.emailVerified)
+	// for linking to an existing account and for new users. Default off (Better Auth's
+	// trustEmailVerified): only a verified provider domain covering the address vouches for
+	// it, since any user can register an IdP of their own.
+	TrustEmailVerified bool `json:"trust_email_verified,omitempty"`
 	// DomainVerification configures the DNS TXT proof of domains.
 	DomainVerification DomainVerification `json:"domain_verification,omitzero"`
 	// OrganizationProvisioning configures membership of the users of an organization's

@@ -431,8 +431,20 @@ func (p *Plugin) finish(c *authcore.Call, prov storage.Record, ident *oauth.Iden
 			}
 		}
 	}
+	// Whether the email is vouched for: the provider's verified domain covers it, or — only
+	// with trust_email_verified — the IdP says so. Anyone may register an IdP and prove a
+	// domain of their own, so by default its email_verified claim counts for nothing
+	// (Better Auth's trustEmailVerified, default off): otherwise such an IdP could assert a
+	// victim's address and be linked to the victim's account.
+	trusted := false
+	if ident != nil {
+		trusted = trustsEmail(prov, ident.Email)
+		vouched := *ident
+		vouched.EmailVerified = trusted || (p.TrustEmailVerified && ident.EmailVerified)
+		ident = &vouched
+	}
 	in := authcore.ExternalSignIn{ProviderID: pid, Identity: ident, Tokens: tokens, Method: "sso", State: st,
-		TrustEmail: ident != nil && trustsEmail(prov, ident.Email), TrustIDPMFA: p.TrustIdPMFA,
+		TrustEmail: trusted, TrustIDPMFA: p.TrustIdPMFA,
 		OnNewUser: func(ctx context.Context, user storage.Record) error { return p.provision(ctx, prov, user) }}
 	return c.FinishExternalSignIn(in)
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/crewjam/saml"
@@ -232,5 +233,37 @@ func TestSSOSAMLHostile(t *testing.T) {
 	}
 	if s.sessions() != before {
 		t.Fatal("a session was created")
+	}
+}
+
+// One SAMLResponse posted 20 times at once yields exactly one handle (the assertion is
+// claimed once), and the browser finishes with one session.
+func TestSSOSAMLConcurrentReplay(t *testing.T) {
+	s := newSAMLEnv(t, nil, nil)
+	c := s.h.Client()
+	form := s.idpPost(c, map[string]any{"providerId": "acme", "callbackURL": "/"})
+	var mu sync.Mutex
+	var handles []string
+	var wg sync.WaitGroup
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := s.acs(form)
+			if u, err := url.Parse(r.Header.Get("Location")); err == nil && u.Query().Get("handle") != "" {
+				mu.Lock()
+				handles = append(handles, u.String())
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(handles) != 1 {
+		t.Fatalf("%d handles issued, want 1", len(handles))
+	}
+	before := s.sessions()
+	u, _ := url.Parse(handles[0])
+	if l := location(t, c.Get(s.toApp(u))); l != authcoretest.BaseURL+"/" || s.sessions() != before+1 {
+		t.Fatalf("finish: %s", l)
 	}
 }

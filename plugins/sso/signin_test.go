@@ -206,38 +206,63 @@ func TestSSOCallbackState(t *testing.T) {
 	}
 }
 
-// Linking by email: an IdP identity whose email is NOT verified by the IdP takes over an
-// existing verified local account only when the provider's verified domain covers the
-// address; outside the domain it does not (account_not_linked, no session).
+// Linking by email (SSO-01). An identity takes over an existing verified local account of
+// its address only when the provider's verified domain covers the address — whatever the
+// IdP says about email_verified, since anyone can register an IdP and prove a domain of
+// their own; with trust_email_verified the IdP's claim counts too.
 func TestSSOLinkingDomainRule(t *testing.T) {
-	for _, inDomain := range []bool{true, false} {
-		o := newOIDCEnv(t, nil)
-		email := "dana@company.com"
-		if !inDomain {
-			email = "dana@elsewhere.org"
-		}
-		_, body := o.h.SignUp("Dana", email, pw)
-		uid := uid(body)
-		if _, err := o.h.Engine.UpdateUser(o.ctx(), uid, storage.Record{"emailVerified": true}); err != nil {
-			t.Fatal(err)
-		}
-		o.oidc.SetUser(oauthtest.User{Subject: "sub-dana", Email: email, EmailVerified: false})
-		c := o.h.Client()
-		r := o.flow(c, map[string]any{"providerId": "corp", "callbackURL": "/"})
-		if inDomain {
-			if l := location(t, r); l != authcoretest.BaseURL+"/" || sessionUser(c)["id"] != uid {
-				t.Fatalf("in-domain identity not linked: %s", l)
+	cases := []struct {
+		name       string
+		email      string
+		idpSays    bool
+		trustClaim bool
+		link       bool
+	}{
+		{"in domain, IdP says unverified", "dana@company.com", false, false, true},
+		{"in domain, subdomain", "dana@eu.company.com", false, false, true},
+		{"outside domain, IdP says unverified", "dana@elsewhere.org", false, false, false},
+		{"outside domain, IdP claims verified (takeover attempt)", "dana@elsewhere.org", true, false, false},
+		{"outside domain, IdP claim trusted by option", "dana@elsewhere.org", true, true, true},
+	}
+	for _, k := range cases {
+		t.Run(k.name, func(t *testing.T) {
+			o := newOIDCEnv(t, &Plugin{TrustEmailVerified: k.trustClaim})
+			_, body := o.h.SignUp("Dana", k.email, pw)
+			uid := uid(body)
+			if _, err := o.h.Engine.UpdateUser(o.ctx(), uid, storage.Record{"emailVerified": true}); err != nil {
+				t.Fatal(err)
 			}
-			continue
+			o.oidc.SetUser(oauthtest.User{Subject: "sub-dana", Email: k.email, EmailVerified: k.idpSays})
+			c := o.h.Client()
+			r := o.flow(c, map[string]any{"providerId": "corp", "callbackURL": "/"})
+			if k.link {
+				if l := location(t, r); l != authcoretest.BaseURL+"/" || sessionUser(c)["id"] != uid {
+					t.Fatalf("not linked: %s", l)
+				}
+				return
+			}
+			if code := redirectErr(t, r); code != authcore.OAuthErrAccountNotLinked {
+				t.Fatalf("want account_not_linked, got %q", code)
+			}
+			if sessionUser(c) != nil {
+				t.Fatal("session for an unlinked identity")
+			}
+			if n, _ := o.h.Engine.Store().Count(o.ctx(), authcore.ModelAccount, storage.Eq("providerId", "corp")); n != 0 {
+				t.Fatal("account linked")
+			}
+		})
+	}
+	// A new user outside the provider's domain is created with an unverified email even
+	// when the IdP claims it verified; inside the domain it is verified.
+	o := newOIDCEnv(t, nil)
+	for email, want := range map[string]bool{"new@elsewhere.org": false, "new@company.com": true} {
+		o.oidc.SetUser(oauthtest.User{Subject: "sub-" + email, Email: email, EmailVerified: true})
+		c := o.h.Client()
+		if l := location(t, o.flow(c, map[string]any{"providerId": "corp", "callbackURL": "/"})); l != authcoretest.BaseURL+"/" {
+			t.Fatalf("%s: %s", email, l)
 		}
-		if code := redirectErr(t, r); code != authcore.OAuthErrAccountNotLinked {
-			t.Fatalf("out-of-domain identity: %q", code)
-		}
-		if sessionUser(c) != nil {
-			t.Fatal("session for an unlinked identity")
-		}
-		if n, _ := o.h.Engine.Store().Count(o.ctx(), authcore.ModelAccount, storage.Eq("providerId", "corp")); n != 0 {
-			t.Fatal("account linked")
+		if got := sessionUser(c)["emailVerified"]; got != want {
+			t.Fatalf("%s: emailVerified %v, want %v", email, got, want)
 		}
 	}
 }

@@ -96,6 +96,8 @@
 //	    verified), no_code, invalid_code, unable_to_get_user_info, the IdP's own error, and
 //	    authcore's account_not_linked, signup_disabled, ... The ID token is verified by
 //	    authcore/oauth (signature, iss, aud, exp, nonce), PKCE always on unless pkce false.
+//	    oidcConfig.mapping {id, email, emailVerified, name, image} names the verified claims
+//	    those come from (a mapped id or email that is absent: unable_to_get_user_info).
 //	GET  /sso/saml2/sp/metadata?providerId=   200 application/xml, the provider's SP
 //	    metadata (entity ID = spMetadata.entityID, else the issuer given at registration;
 //	    ACS <base>/sso/saml2/sp/acs/<providerId>, HTTP-POST; the SP signing certificate).

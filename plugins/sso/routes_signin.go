@@ -388,7 +388,40 @@ func (p *Plugin) oidcCallback(c *authcore.Call) (any, error) {
 		p.engine.Logger().Info("sso: identity refused", "provider", prov.String("providerId"), "err", err)
 		return fail(authcore.OAuthErrUserInfo, "")
 	}
+	if ident = oidcMapped(ident, oc.Mapping); ident == nil {
+		return fail(authcore.OAuthErrUserInfo, "")
+	}
 	return p.finish(c, prov, ident, tokens, *st)
+}
+
+// oidcMapped applies Better Auth's oidcConfig.mapping (id, email, emailVerified, name,
+// image: claim names) to a verified identity, reading the verified claims. A mapped id or
+// email that is missing or not a string yields nil (unable_to_get_user_info).
+func oidcMapped(id *oauth.Identity, mapping map[string]any) *oauth.Identity {
+	if len(mapping) == 0 {
+		return id
+	}
+	out := *id
+	str := func(key string, dst *string) bool {
+		name, ok := mapping[key].(string)
+		if !ok || name == "" {
+			return true
+		}
+		v, _ := id.Claims[name].(string)
+		if v == "" || len(v) > 1024 {
+			return key != "id" && key != "email"
+		}
+		*dst = v
+		return true
+	}
+	if !str("id", &out.Subject) || !str("email", &out.Email) || !str("name", &out.Name) || !str("image", &out.Image) {
+		return nil
+	}
+	if name, ok := mapping["emailVerified"].(string); ok && name != "" {
+		v, _ := id.Claims[name].(bool)
+		out.EmailVerified = v
+	}
+	return &out
 }
 
 // trustsEmail is the linking rule of SSO identities: the provider's domain is verified and

@@ -378,3 +378,38 @@ func TestSSOCallbackFormPost(t *testing.T) {
 		t.Fatalf("GET after form_post: %s", l)
 	}
 }
+
+// Without the organization plugin an organizationSlug finds nothing (404), never a 500.
+func TestSSOSignInSlugWithoutOrganizations(t *testing.T) {
+	e := newEnv(t, nil, false)
+	expect(t, e.h.Client().Post("/sign-in/sso", map[string]any{"organizationSlug": "company", "callbackURL": "/"}), 404, "*", msgNoProviderFound)
+}
+
+// oidcConfig.mapping names the claims the account id, email and name come from; a mapped id
+// claim that is missing fails the sign-in.
+func TestSSOOIDCMapping(t *testing.T) {
+	o := newOIDCEnv(t, nil)
+	expect(t, o.alice.Post("/sso/update-provider", map[string]any{"providerId": "corp",
+		"oidcConfig": map[string]any{"mapping": map[string]any{"id": "employee_id", "email": "work_email", "name": "display"}}}), 200, "", "")
+	o.oidc.SetUser(oauthtest.User{Subject: "sub-h", Email: "personal@gmail.com", EmailVerified: true})
+	o.oidc.Configure(func(p *oauthtest.IdP) {
+		p.Tamper = func(c map[string]any) {
+			c["employee_id"], c["work_email"], c["display"] = "E-42", "hank@company.com", "Hank"
+		}
+	})
+	c := o.h.Client()
+	if l := location(t, o.flow(c, map[string]any{"providerId": "corp", "callbackURL": "/"})); l != authcoretest.BaseURL+"/" {
+		t.Fatalf("mapped sign-in: %s", l)
+	}
+	if su := sessionUser(c); su["email"] != "hank@company.com" || su["name"] != "Hank" {
+		t.Fatalf("session user %v", su)
+	}
+	accts, _ := o.h.Engine.Store().FindMany(o.ctx(), authcore.ModelAccount, storage.Query{Where: storage.Eq("providerId", "corp")})
+	if len(accts) != 1 || accts[0].String("accountId") != "E-42" {
+		t.Fatalf("accounts %v", accts)
+	}
+	o.oidc.Configure(func(p *oauthtest.IdP) { p.Tamper = func(c map[string]any) { delete(c, "employee_id") } })
+	if code := redirectErr(t, o.flow(o.h.Client(), map[string]any{"providerId": "corp", "callbackURL": "/"})); code != authcore.OAuthErrUserInfo {
+		t.Fatalf("missing mapped id: %q", code)
+	}
+}

@@ -26,6 +26,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/plugins/passkey"
 	"github.com/gatehouse-auth/gatehouse/plugins/phonenumber"
 	"github.com/gatehouse-auth/gatehouse/plugins/portal"
+	"github.com/gatehouse-auth/gatehouse/plugins/sso"
 	"github.com/gatehouse-auth/gatehouse/plugins/twofactor"
 	"github.com/gatehouse-auth/gatehouse/plugins/username"
 )
@@ -37,7 +38,7 @@ func allPlugins(oa *openapi.Plugin) []authcore.Plugin {
 	return []authcore.Plugin{
 		&admin.Plugin{}, &anonymous.Plugin{}, &apikey.Plugin{}, &bearer.Plugin{}, &emailotp.Plugin{},
 		&jwtplugin.Plugin{}, &magiclink.Plugin{}, &multisession.Plugin{}, &organization.Plugin{},
-		&passkey.Plugin{}, &phonenumber.Plugin{}, &portal.Plugin{}, &twofactor.Plugin{}, &username.Plugin{}, oa,
+		&passkey.Plugin{}, &phonenumber.Plugin{}, &portal.Plugin{}, &sso.Plugin{}, &twofactor.Plugin{}, &username.Plugin{}, oa,
 	}
 }
 

@@ -298,7 +298,7 @@ var samlKeys = map[string]string{
 
 // secretKeys are keys of a samlConfig (or its idpMetadata/spMetadata) that hold private keys
 // or their passphrases: stored for the SAML service provider, never answered.
-var secretKeys = []string{"privateKey", "privateKeyPass", "encPrivateKey", "encPrivateKeyPass", "decryptionPvk"}
+var secretKeys = []string{"privateKey", "privateKeyPass", "encPrivateKey", "encPrivateKeyPass", "decryptionPvk", samlKeySPKey, samlKeySPCert}
 
 // maxSAMLMetadata is Better Auth's DEFAULT_MAX_SAML_METADATA_SIZE.
 const maxSAMLMetadata = 100 * 1024

@@ -241,3 +241,21 @@ func TestDomainClaimRace(t *testing.T) {
 		t.Fatalf("pa verified %v, pb verified %v, %d successes", a, b, ok)
 	}
 }
+
+// domain_verification resolver points the TXT lookups at one DNS server (here a real one
+// on loopback); a malformed address fails start-up.
+func TestResolverOption(t *testing.T) {
+	d := startDNS(t)
+	d.set("_better-auth-token-x.resolver.example", "tok-123")
+	p := &Plugin{DomainVerification: DomainVerification{Resolver: d.addr}}
+	if err := p.setup(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := p.Resolver.LookupTXT(context.Background(), "_better-auth-token-x.resolver.example")
+	if err != nil || len(got) != 1 || got[0] != "tok-123" {
+		t.Fatalf("TXT via the configured resolver: %v %v", got, err)
+	}
+	if err := (&Plugin{DomainVerification: DomainVerification{Resolver: "no-port"}}).setup(); err == nil {
+		t.Fatal("resolver without a port accepted")
+	}
+}

@@ -154,6 +154,12 @@ func newEnv(t *testing.T, p *Plugin, withOrg bool) *env {
 // newEnvWith builds the environment with the given organization plugin (nil: none).
 func newEnvWith(t *testing.T, p *Plugin, org *organization.Plugin) *env {
 	t.Helper()
+	return newEnvExtra(t, p, org)
+}
+
+// newEnvExtra is newEnvWith with more plugins (two-factor) after the sso plugin.
+func newEnvExtra(t *testing.T, p *Plugin, org *organization.Plugin, extra ...authcore.Plugin) *env {
+	t.Helper()
 	if p == nil {
 		p = &Plugin{}
 	}
@@ -165,6 +171,7 @@ func newEnvWith(t *testing.T, p *Plugin, org *organization.Plugin) *env {
 		e.org = org
 		plugins = append([]authcore.Plugin{e.org}, plugins...)
 	}
+	plugins = append(plugins, extra...)
 	e.h = authcoretest.New(t, authcoretest.WithPlugins(plugins...))
 	var u map[string]any
 	e.alice, u = e.h.SignUp("Alice", "alice@example.com", pw)
@@ -278,3 +285,20 @@ type (
 	authcoretestResponse = authcoretest.Response
 	authcoretestClient   = authcoretest.Client
 )
+
+// secret is the client secret of a stored OIDC config: it must be stored encrypted (never
+// the plain value, never empty) and decrypt with the engine keyring.
+func (e *env) secret(c *OIDCConfig) string {
+	e.t.Helper()
+	if c == nil || c.ClientSecret == "" {
+		e.t.Fatal("no stored client secret")
+	}
+	plain, err := e.h.Engine.Keys().Decrypt(c.ClientSecret)
+	if err != nil {
+		e.t.Fatalf("stored client secret %q is not keyring ciphertext: %v", c.ClientSecret, err)
+	}
+	if string(plain) == c.ClientSecret {
+		e.t.Fatal("client secret stored in the clear")
+	}
+	return string(plain)
+}

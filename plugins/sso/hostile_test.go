@@ -75,7 +75,7 @@ func TestHostileInput(t *testing.T) {
 	if n := len(all); n != 1 {
 		t.Fatalf("%d providers stored, want 1", n)
 	}
-	if c := OIDC(e.provider("acme")); c == nil || c.ClientSecret != "s3cr3t-value" || e.provider("acme").String("domain") != "acme.com" {
+	if c := OIDC(e.provider("acme")); c == nil || e.secret(c) != "s3cr3t-value" || e.provider("acme").String("domain") != "acme.com" {
 		t.Fatal("the provider changed")
 	}
 	_ = http.StatusOK

@@ -24,7 +24,7 @@ func TestRegisterWithRealIdP(t *testing.T) {
 	c := OIDC(e.provider("mock"))
 	if c == nil || c.Issuer != m.Issuer() || c.AuthorizationEndpoint != m.AuthorizationEndpoint() ||
 		c.TokenEndpoint != m.TokenEndpoint() || c.JWKSEndpoint != m.JWKSEndpoint() || c.UserInfoEndpoint != m.UserinfoEndpoint() ||
-		c.ClientSecret != cfg.ClientSecret {
+		e.secret(c) != cfg.ClientSecret {
 		t.Fatalf("stored config %+v", c)
 	}
 	// The same IdP under another issuer name is refused.

@@ -25,9 +25,11 @@ func (Plugin) CaddyModule() caddy.ModuleInfo {
 //	    providers_limit <n>
 //	    disable_registration
 //	    trust_idp_mfa
+//	    trust_email_verified
 //	    domain_verification {
 //	        token_prefix <label>
 //	        token_ttl <duration>
+//	        resolver <host:port>
 //	    }
 //	    organization_provisioning {
 //	        default_role <role>
@@ -43,9 +45,11 @@ func (p *Plugin) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		"providers_limit":      caddyopts.Int(&p.ProvidersLimit),
 		"disable_registration": caddyopts.Flag(&p.DisableRegistration),
 		"trust_idp_mfa":        caddyopts.Flag(&p.TrustIdPMFA),
+		"trust_email_verified": caddyopts.Flag(&p.TrustEmailVerified),
 		"domain_verification": caddyopts.Block(d, "domain_verification", map[string]caddyopts.Opt{
 			"token_prefix": caddyopts.String(&p.DomainVerification.TokenPrefix),
 			"token_ttl":    caddyopts.Duration((*time.Duration)(&p.DomainVerification.TokenTTL)),
+			"resolver":     caddyopts.String(&p.DomainVerification.Resolver),
 		}),
 		"organization_provisioning": caddyopts.Block(d, "organization_provisioning", map[string]caddyopts.Opt{
 			"default_role": caddyopts.String(&p.OrganizationProvisioning.DefaultRole),

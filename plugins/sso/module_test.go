@@ -10,8 +10,8 @@ import (
 )
 
 func TestUnmarshalCaddyfile(t *testing.T) {
-	every := sso.Plugin{ProvidersLimit: 3, DisableRegistration: true, TrustIdPMFA: true,
-		DomainVerification:       sso.DomainVerification{TokenPrefix: "gatehouse", TokenTTL: authcore.Duration(48 * time.Hour)},
+	every := sso.Plugin{ProvidersLimit: 3, DisableRegistration: true, TrustIdPMFA: true, TrustEmailVerified: true,
+		DomainVerification:       sso.DomainVerification{TokenPrefix: "gatehouse", TokenTTL: authcore.Duration(48 * time.Hour), Resolver: "127.0.0.1:5353"},
 		OrganizationProvisioning: sso.OrganizationProvisioning{DefaultRole: "admin", Disabled: true}}
 	caddyoptstest.Unmarshal(t, []caddyoptstest.Case[sso.Plugin]{
 		{Name: "bare", Input: `sso`, Want: sso.Plugin{}},
@@ -20,9 +20,11 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 			providers_limit 3
 			disable_registration
 			trust_idp_mfa
+			trust_email_verified
 			domain_verification {
 				token_prefix gatehouse
 				token_ttl 2d
+				resolver 127.0.0.1:5353
 			}
 			organization_provisioning {
 				default_role admin
@@ -34,6 +36,6 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 		{Name: "bad limit", Input: "sso {\n providers_limit many\n}", Err: "providers_limit"},
 		{Name: "argument after the name", Input: `sso on`, Err: "wrong argument count"},
 	})
-	caddyoptstest.RoundTrip(t, every, `{"providers_limit":3,"disable_registration":true,"trust_idp_mfa":true,`+
-		`"domain_verification":{"token_prefix":"gatehouse","token_ttl":"48h0m0s"},"organization_provisioning":{"disabled":true,"default_role":"admin"}}`)
+	caddyoptstest.RoundTrip(t, every, `{"providers_limit":3,"disable_registration":true,"trust_idp_mfa":true,"trust_email_verified":true,`+
+		`"domain_verification":{"token_prefix":"gatehouse","token_ttl":"48h0m0s","resolver":"127.0.0.1:5353"},"organization_provisioning":{"disabled":true,"default_role":"admin"}}`)
 }

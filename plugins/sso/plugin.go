@@ -6,9 +6,11 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/authcore"
+	"github.com/gatehouse-auth/gatehouse/authcore/oauth"
 )
 
 // ID is Better Auth's plugin id.
@@ -41,6 +43,9 @@ type DomainVerification struct {
 	// TokenTTL is how long a token from /sso/request-domain-verification (or
 	// /sso/register) can be proved. Default 7d.
 	TokenTTL authcore.Duration `json:"token_ttl,omitempty"`
+	// Resolver is the DNS server (host:port, UDP) TXT queries go to. Default: the
+	// system's resolver.
+	Resolver string `json:"resolver,omitempty"`
 }
 
 // OrganizationProvisioning configures how users signing in through a provider that belongs
@@ -65,6 +70,11 @@ type Plugin struct {
 	// TrustIdPMFA lets a sign-in through an SSO provider count as multi-factor (skips the
 	// two-factor step, DESIGN D11). Default off: two-factor applies.
 	TrustIdPMFA bool `json:"trust_idp_mfa,omitempty"`
+	// TrustEmailVerified believes the IdP's email_verified claim (SAML: mapping.emailVerified)
+	// for linking to an existing account and for new users. Default off (Better Auth's
+	// trustEmailVerified): only a verified provider domain covering the address vouches for
+	// it, since any user can register an IdP of their own.
+	TrustEmailVerified bool `json:"trust_email_verified,omitempty"`
 	// DomainVerification configures the DNS TXT proof of domains.
 	DomainVerification DomainVerification `json:"domain_verification,omitzero"`
 	// OrganizationProvisioning configures membership of the users of an organization's
@@ -81,6 +91,20 @@ type Plugin struct {
 	prefix   string
 	tokenTTL time.Duration
 	role     string
+
+	cache *oidcCache
+}
+
+// oidcCache holds the OIDC providers built from stored configs, by providerId.
+type oidcCache struct {
+	mu sync.Mutex
+	m  map[string]oidcEntry
+}
+
+// oidcEntry is a cached OIDC provider with the providerRef it was built from.
+type oidcEntry struct {
+	ref  string
+	prov oauth.Provider
 }
 
 // ID is Better Auth's plugin id.
@@ -98,7 +122,11 @@ func (p *Plugin) Register(r *authcore.Registrar) error {
 	if err := r.Errors(errorCodes...); err != nil {
 		return err
 	}
-	for _, ep := range p.endpoints() {
+	if err := r.Model(samlAssertionModel()); err != nil {
+		return err
+	}
+	p.cache = &oidcCache{m: map[string]oidcEntry{}}
+	for _, ep := range append(p.endpoints(), p.signInEndpoints()...) {
 		if err := r.Endpoint(ep); err != nil {
 			return err
 		}
@@ -140,6 +168,15 @@ func (p *Plugin) setup() error {
 	}
 	if strings.ContainsAny(p.role, " \t") {
 		return fmt.Errorf("organization_provisioning default_role %q: roles are a comma list without spaces", p.role)
+	}
+	if addr := p.DomainVerification.Resolver; addr != "" && p.Resolver == nil {
+		if _, port, err := net.SplitHostPort(addr); err != nil || port == "" {
+			return fmt.Errorf("domain_verification resolver %q: want host:port", addr)
+		}
+		p.Resolver = &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "udp", addr)
+		}}
 	}
 	if p.Resolver == nil {
 		p.Resolver = net.DefaultResolver

@@ -33,6 +33,14 @@ var providerBody = []authcore.Param{authcore.String("providerId").Req().Len(1, 1
 func (p *Plugin) endpoints() []authcore.Endpoint {
 	tags := []string{"SSO"}
 	access := []authcore.ErrorCode{authcore.CodeUnauthorized}
+	sanitized := authcore.ObjectOf(map[string]any{"providerId": "string", "type": "string", "issuer": "string",
+		"domain": "string", "organizationId": authcore.Nullable("string"), "domainVerified": "boolean",
+		"spMetadataUrl": "string", "oidcConfig": "any", "samlConfig": "any"},
+		"providerId", "type", "issuer", "domain", "domainVerified", "spMetadataUrl")
+	registered := authcore.ObjectOf(map[string]any{"id": "string", "providerId": "string", "issuer": "string",
+		"domain": "string", "userId": "string", "organizationId": authcore.Nullable("string"), "domainVerified": "boolean",
+		"domainVerificationToken": "string", "redirectURI": "string", "oidcConfig": "any", "samlConfig": "any"},
+		"id", "providerId", "issuer", "domain", "userId", "domainVerified", "redirectURI")
 	return []authcore.Endpoint{
 		{Method: http.MethodPost, Path: "/sso/register", Auth: authcore.AuthSession, Handler: p.register, NoStore: true,
 			Body: []authcore.Param{
@@ -40,21 +48,23 @@ func (p *Plugin) endpoints() []authcore.Endpoint {
 				authcore.String("domain").Req().Len(1, 1024), authcore.Object("oidcConfig"), authcore.Object("samlConfig"),
 				authcore.String("organizationId").Len(0, 256), authcore.Bool("overrideUserInfo"),
 			},
-			Summary: "Register an OIDC or SAML identity provider", Tags: tags,
+			Summary: "Register an OIDC or SAML identity provider", Tags: tags, Response: registered,
 			Errors: append(access, CodeDiscoveryNotFound, CodeIssuerMismatch, CodeDiscoveryIncomplete, CodeDiscoveryInvalidURL, CodeDiscoveryPrivateHost,
 				CodeDiscoveryInvalidJSON, CodeDiscoveryTimeout, CodeDiscoveryUnexpected, CodeUnsupportedTokenAuth, CodeEndpointRedirect, CodeInvalidDomain)},
 		{Method: http.MethodGet, Path: "/sso/providers", Auth: authcore.AuthSession, Handler: p.list,
-			Summary: "List the SSO providers the user manages", Tags: tags, Errors: access},
+			Summary: "List the SSO providers the user manages", Tags: tags, Errors: access,
+			Response: authcore.ObjectOf(map[string]any{"providers": authcore.ArrayOf(sanitized)}, "providers")},
 		{Method: http.MethodGet, Path: "/sso/get-provider", Auth: authcore.AuthSession, Handler: p.get,
-			Query: providerBody, Summary: "Get one SSO provider", Tags: tags, Errors: access},
+			Query: providerBody, Summary: "Get one SSO provider", Tags: tags, Errors: access, Response: sanitized},
 		{Method: http.MethodPost, Path: "/sso/update-provider", Auth: authcore.AuthSession, Handler: p.update,
 			Body: []authcore.Param{
 				authcore.String("providerId").Req().Len(1, 128), authcore.String("issuer").Len(1, 2048),
 				authcore.String("domain").Len(1, 1024), authcore.Object("oidcConfig"), authcore.Object("samlConfig"),
 			},
-			Summary: "Update an SSO provider", Tags: tags, Errors: append(access, CodeInvalidDomain, CodeDiscoveryInvalidURL)},
+			Summary: "Update an SSO provider", Tags: tags, Errors: append(access, CodeInvalidDomain, CodeDiscoveryInvalidURL), Response: sanitized},
 		{Method: http.MethodPost, Path: "/sso/delete-provider", Auth: authcore.AuthSession, Handler: p.delete,
-			Body: providerBody, Summary: "Delete an SSO provider and the accounts linked through it", Tags: tags, Errors: access},
+			Body: providerBody, Summary: "Delete an SSO provider and the accounts linked through it", Tags: tags, Errors: access,
+			Response: authcore.ObjectOf(map[string]any{"success": "boolean"}, "success")},
 		{Method: http.MethodPost, Path: "/sso/request-domain-verification", Auth: authcore.AuthSession, Handler: p.requestDomainVerification,
 			Body: providerBody, NoStore: true, Summary: "Get the DNS TXT token that proves a provider's domain", Tags: tags,
 			Errors: append(access, CodeDomainVerified, CodeInvalidDomain, CodeDomainClaimed)},
@@ -206,7 +216,11 @@ func (p *Plugin) register(c *authcore.Call) (any, error) {
 		if oc, err = p.oidcForRegister(ctx, issuer, oidcIn, b.Bool("overrideUserInfo")); err != nil {
 			return nil, err
 		}
-		js, _ := json.Marshal(oc)
+		stored := *oc
+		if stored.ClientSecret, err = p.seal(oc.ClientSecret); err != nil {
+			return nil, authcore.Internal(err)
+		}
+		js, _ := json.Marshal(stored)
 		rec["oidcConfig"] = string(js)
 	} else {
 		if issuer == "" || len(issuer) > 2048 {
@@ -219,7 +233,14 @@ func (p *Plugin) register(c *authcore.Call) (any, error) {
 			return nil, err
 		}
 		sc["issuer"] = issuer
-		js, _ := json.Marshal(sc)
+		stored := make(map[string]any, len(sc)+2)
+		for k, v := range sc {
+			stored[k] = v
+		}
+		if err := p.newSPKey(stored, providerID); err != nil {
+			return nil, err
+		}
+		js, _ := json.Marshal(stored)
 		rec["samlConfig"] = string(js)
 	}
 	id, err := p.engine.Random().ID()
@@ -429,7 +450,14 @@ func (p *Plugin) update(c *authcore.Call) (any, error) {
 			}
 		}
 		setIf(&next.ClientID, in.ClientID)
-		setIf(&next.ClientSecret, in.ClientSecret)
+		if in.ClientSecret != nil { // stored encrypted; an unchanged secret stays as stored
+			if *in.ClientSecret == "" {
+				return nil, bad(msgClientSecret)
+			}
+			if next.ClientSecret, err = p.seal(*in.ClientSecret); err != nil {
+				return nil, authcore.Internal(err)
+			}
+		}
 		setIf(&next.AuthorizationEndpoint, in.AuthorizationEndpoint)
 		setIf(&next.TokenEndpoint, in.TokenEndpoint)
 		setIf(&next.UserInfoEndpoint, in.UserInfoEndpoint)
@@ -528,6 +556,7 @@ func (p *Plugin) update(c *authcore.Call) (any, error) {
 	if err != nil {
 		return nil, authcore.AsError(err)
 	}
+	p.dropProvider(prov.String("providerId"))
 	return p.sanitize(out), nil
 }
 
@@ -556,5 +585,6 @@ func (p *Plugin) delete(c *authcore.Call) (any, error) {
 	if err != nil {
 		return nil, authcore.AsError(err)
 	}
+	p.dropProvider(pid)
 	return map[string]any{"success": true}, nil
 }

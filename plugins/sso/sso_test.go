@@ -33,7 +33,7 @@ func TestRegisterOIDC(t *testing.T) {
 	}
 	rec := e.provider("acme")
 	cfg := OIDC(rec)
-	if cfg == nil || cfg.ClientSecret != "s3cr3t-value" || cfg.Issuer != e.idp.URL ||
+	if cfg == nil || e.secret(cfg) != "s3cr3t-value" || cfg.Issuer != e.idp.URL ||
 		cfg.AuthorizationEndpoint != e.idp.URL+"/authorize" || cfg.JWKSEndpoint != e.idp.URL+"/jwks" ||
 		cfg.UserInfoEndpoint != e.idp.URL+"/userinfo" || cfg.TokenEndpointAuthentication != authBasic ||
 		cfg.DiscoveryEndpoint != e.idp.URL+"/.well-known/openid-configuration" {
@@ -323,7 +323,7 @@ func TestUpdate(t *testing.T) {
 	if strings.Contains(string(r.Body), "new-secret-xyz") {
 		t.Fatalf("secret in answer: %s", r.Body)
 	}
-	if c := OIDC(e.provider("acme")); c.ClientSecret != "new-secret-xyz" || c.ClientID != "client-123456" || len(c.Scopes) != 2 {
+	if c := OIDC(e.provider("acme")); e.secret(c) != "new-secret-xyz" || c.ClientID != "client-123456" || len(c.Scopes) != 2 {
 		t.Fatalf("merged config: %+v", c)
 	}
 	expect(t, e.alice.Post("/sso/update-provider", map[string]any{"providerId": "acme",

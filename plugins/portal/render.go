@@ -142,6 +142,9 @@ func (p *Plugin) parseTemplates() error {
 		"tf":    tf,
 		"path":  p.uiPath,
 		"asset": p.assetURL,
+		// metaRefresh and continueHref accept http(s) URLs only (routes_sso.go).
+		"metaRefresh":  metaRefresh,
+		"continueHref": continueHref,
 	}
 	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
 	if err != nil {

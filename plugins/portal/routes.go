@@ -24,6 +24,7 @@ func (p *Plugin) routes() []route {
 	routes = append(routes, p.accountRoutes()...)   // routes_account.go: /account and its forms, /accept-invitation
 	routes = append(routes, p.adminRoutes()...)     // routes_admin.go: /admin, /admin/user and their forms
 	routes = append(routes, p.socialRoutes()...)    // routes_social.go: social sign-in buttons, linked accounts
+	routes = append(routes, p.ssoRoutes()...)       // routes_sso.go: enterprise single sign-on (sso plugin)
 	return routes
 }
 

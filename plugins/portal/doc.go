@@ -60,6 +60,17 @@
 //	                           callbackURL /ui/account?done=account_linked, errors to /ui/error
 //	POST /account/unlink-account  "Unlink": /unlink-account {accountId (row id), providerId};
 //	                           the API refuses the last account (FAILED_TO_UNLINK_LAST_ACCOUNT)
+//	GET  /sign-in/sso, POST    enterprise SSO (sso plugin; /sign-in links to it as "Sign in with
+//	                           SSO", 404 without the plugin): a work-email form → /sign-in/sso
+//	                           {email, callbackURL, errorCallbackURL /ui/error}; copies the signed
+//	                           state cookie and answers 200, an interstitial with
+//	                           <meta http-equiv="refresh" content="0;url=IdP"> and a #continue
+//	                           link (the IdP's origin is registered at run time, so the CSP's
+//	                           form-action cannot name it; a refresh and a link are not governed
+//	                           by it); only absolute http(s) URLs reach either. Refusals (no
+//	                           provider for the domain, domain not verified, …) re-render the
+//	                           form with the portal's own text; the callback's codes
+//	                           (invalid_state, invalid_provider, saml_*) are explained on /error.
 //	GET  /assets/<name>.<hash>.<ext>   CSS/JS, immutable for a year
 //
 // Account (routes_account.go; signed-out browsers go to /sign-in?callbackURL=<the page>):

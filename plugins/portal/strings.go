@@ -438,7 +438,7 @@ var messages = map[string]string{
 	"sso.submit":                     "Continue",
 	"sso.continue.title":             "Continue to your organization's sign-in",
 	"sso.continue.body":              "You are being taken to your organization's sign-in page. If nothing happens, use the button below.",
-	"sso.continue.link":              "Continue to your organization's sign-in",
+	"sso.continue.link":              "Continue",
 	"error.SSO_NO_PROVIDER":          "Single sign-on is not set up for this email address. Check the address, or sign in another way.",
 	"error.SSO_DOMAIN_NOT_VERIFIED":  "Single sign-on for this email address is not ready yet: your organization has not finished setting it up. Sign in another way, or ask your administrator.",
 	"error.SSO_PROVIDER_UNAVAILABLE": "Your organization's sign-in provider is not available right now. Please try again later, or ask your administrator.",

@@ -75,7 +75,17 @@ func Nullable(x any) map[string]any {
 }
 
 // HTMLPage documents an endpoint answering 200 with a text/html page instead of JSON.
-func HTMLPage() any { return htmlResponse{} }
+func HTMLPage() any { return Document("text/html") }
+
+// Document documents an endpoint answering 200 with a body of another media type (an XML
+// metadata document).
+func Document(mediaType string) any { return documentResponse{mediaType} }
+
+// Created documents an endpoint answering 201 Created with the JSON body x.
+func Created(x any) any { return statusResponse{status: 201, json: toSchema(x)} }
+
+// NoContent documents an endpoint answering 204 No Content.
+func NoContent() any { return statusResponse{status: 204} }
 
 // RedirectOnly documents an endpoint that always answers 302 Found with a Location header.
 func RedirectOnly() any { return redirectResponse{} }
@@ -84,7 +94,12 @@ func RedirectOnly() any { return redirectResponse{} }
 // browser (a callbackURL), and otherwise 200 with the JSON body x.
 func RedirectOr(x any) any { return redirectResponse{json: toSchema(x), hasJSON: true} }
 
-type htmlResponse struct{}
+type documentResponse struct{ mediaType string }
+
+type statusResponse struct {
+	status int
+	json   map[string]any
+}
 
 type redirectResponse struct {
 	json    map[string]any
@@ -93,10 +108,12 @@ type redirectResponse struct {
 
 // ResponseDoc is what an endpoint's Response declaration means on the wire.
 type ResponseDoc struct {
-	// JSON is the schema of the 200 application/json body; nil when there is none.
+	// Status is the success status: 200, or 201/204 ([Created], [NoContent]).
+	Status int
+	// JSON is the schema of the application/json body; nil when there is none.
 	JSON map[string]any
-	// HTML: the 200 answer is a text/html page.
-	HTML bool
+	// MediaType is the body's media type when it is not JSON ("text/html" for [HTMLPage]).
+	MediaType string
 	// Redirect: the endpoint may answer 302 Found with Location.
 	Redirect bool
 	// Declared is false when the endpoint has no Response: JSON is then [AnyJSON] (plugin
@@ -119,13 +136,15 @@ func AnyJSON() map[string]any {
 func (ep *Endpoint) ResponseDoc() ResponseDoc {
 	switch r := ep.Response.(type) {
 	case nil:
-		return ResponseDoc{JSON: AnyJSON()}
-	case htmlResponse:
-		return ResponseDoc{HTML: true, Declared: true}
+		return ResponseDoc{Status: 200, JSON: AnyJSON()}
+	case documentResponse:
+		return ResponseDoc{Status: 200, MediaType: r.mediaType, Declared: true}
+	case statusResponse:
+		return ResponseDoc{Status: r.status, JSON: r.json, Declared: true}
 	case redirectResponse:
-		return ResponseDoc{JSON: r.json, Redirect: true, Declared: true}
+		return ResponseDoc{Status: 200, JSON: r.json, Redirect: true, Declared: true}
 	default:
-		return ResponseDoc{JSON: toSchema(r), Declared: true}
+		return ResponseDoc{Status: 200, JSON: toSchema(r), Declared: true}
 	}
 }
 

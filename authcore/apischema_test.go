@@ -60,12 +60,24 @@ func TestResponseVocabulary(t *testing.T) {
 	}
 	// Declarations are read through ResponseDoc.
 	ep := &authcore.Endpoint{Method: "GET", Path: "/x"}
-	if d := ep.ResponseDoc(); d.Declared || d.JSON == nil || d.HTML || d.Redirect {
+	if d := ep.ResponseDoc(); d.Declared || d.JSON == nil || d.MediaType != "" || d.Redirect || d.Status != 200 {
 		t.Errorf("undeclared: %+v", d)
 	}
 	ep.Response = authcore.HTMLPage()
-	if d := ep.ResponseDoc(); !d.HTML || d.JSON != nil {
+	if d := ep.ResponseDoc(); d.MediaType != "text/html" || d.JSON != nil || d.Status != 200 {
 		t.Errorf("html: %+v", d)
+	}
+	ep.Response = authcore.Document("application/samlmetadata+xml")
+	if d := ep.ResponseDoc(); d.MediaType != "application/samlmetadata+xml" || d.JSON != nil || !d.Declared {
+		t.Errorf("document: %+v", d)
+	}
+	ep.Response = authcore.Created(authcore.ObjectOf(map[string]any{"token": "string"}, "token"))
+	if d := ep.ResponseDoc(); d.Status != 201 || d.JSON == nil || !d.Declared {
+		t.Errorf("created: %+v", d)
+	}
+	ep.Response = authcore.NoContent()
+	if d := ep.ResponseDoc(); d.Status != 204 || d.JSON != nil || d.MediaType != "" || !d.Declared {
+		t.Errorf("no content: %+v", d)
 	}
 	ep.Response = authcore.RedirectOnly()
 	if d := ep.ResponseDoc(); !d.Redirect || d.JSON != nil {

@@ -201,17 +201,20 @@ func operation(e *authcore.Engine, ep *authcore.Endpoint, id string, alternative
 
 	rd := ep.ResponseDoc()
 	responses := map[string]any{}
+	status := strconv.Itoa(rd.Status)
 	switch {
-	case rd.HTML:
-		responses["200"] = map[string]any{"description": "An HTML page",
-			"content": map[string]any{"text/html": map[string]any{"schema": map[string]any{"type": "string"}}}}
+	case rd.MediaType != "":
+		responses[status] = map[string]any{"description": "A " + rd.MediaType + " document",
+			"content": map[string]any{rd.MediaType: map[string]any{"schema": map[string]any{"type": "string"}}}}
 	case rd.JSON != nil:
 		d := "Success"
 		if !rd.Declared {
 			d = "Success (shape not documented)"
 		}
-		responses["200"] = map[string]any{"description": d,
+		responses[status] = map[string]any{"description": d,
 			"content": map[string]any{"application/json": map[string]any{"schema": rd.JSON}}}
+	case rd.Status == 204:
+		responses[status] = map[string]any{"description": "Success, no body"}
 	}
 	if rd.Redirect {
 		responses["302"] = map[string]any{"description": "Redirect to the callback URL",

@@ -67,9 +67,11 @@ func (p *Plugin) endpoints() []authcore.Endpoint {
 			Response: authcore.ObjectOf(map[string]any{"success": "boolean"}, "success")},
 		{Method: http.MethodPost, Path: "/sso/request-domain-verification", Auth: authcore.AuthSession, Handler: p.requestDomainVerification,
 			Body: providerBody, NoStore: true, Summary: "Get the DNS TXT token that proves a provider's domain", Tags: tags,
-			Errors: append(access, CodeDomainVerified, CodeInvalidDomain, CodeDomainClaimed)},
+			Errors:   append(access, CodeDomainVerified, CodeInvalidDomain, CodeDomainClaimed),
+			Response: authcore.Created(authcore.ObjectOf(map[string]any{"domainVerificationToken": "string"}, "domainVerificationToken"))},
 		{Method: http.MethodPost, Path: "/sso/verify-domain", Auth: authcore.AuthSession, Handler: p.verifyDomain,
 			Body: providerBody, Summary: "Verify a provider's domain through its DNS TXT record", Tags: tags,
+			Response: authcore.NoContent(),
 			Errors: append(access, CodeDomainVerified, CodeIdentifierTooLong, CodeNoPendingVerification, CodeInvalidDomain,
 				CodeDomainVerificationFailed, CodeProviderChanged, CodeDomainClaimed)},
 	}

@@ -77,10 +77,9 @@ func (p *Plugin) signInEndpoints() []authcore.Endpoint {
 			AllowForm: true, BodyOptional: true, CrossSitePost: true, Tags: tags, Response: authcore.RedirectOnly(),
 			Summary: "Shared callback of the OIDC SSO providers (form_post), re-issued as a same-site GET"},
 		{Method: http.MethodGet, Path: "/sso/saml2/sp/metadata", Handler: p.spMetadata,
-			Query: []authcore.Param{authcore.String("providerId").Req().Len(1, 128), authcore.String("format")},
-			// Response stays undeclared: the answer is application/xml, which the schema
-			// vocabulary (JSON, HTML, redirects) cannot state.
-			Summary: "SAML service provider metadata of a provider (XML)", Tags: tags},
+			Query:    []authcore.Param{authcore.String("providerId").Req().Len(1, 128), authcore.String("format")},
+			Response: authcore.Document("application/xml"),
+			Summary:  "SAML service provider metadata of a provider (XML)", Tags: tags},
 		{Method: http.MethodPost, Path: "/sso/saml2/sp/acs/:providerId", Handler: p.acsPost, AllowForm: true, CrossSitePost: true,
 			Body:    []authcore.Param{authcore.String("SAMLResponse").Req().Len(1, samlMaxResponseB64), authcore.String("RelayState").Len(0, 256)},
 			Summary: "SAML assertion consumer service (HTTP-POST); verifies and re-issues as a same-site GET", Tags: tags,

@@ -14,10 +14,14 @@
 # STORAGES ("bbolt": the gatehouse store of each run; "bbolt postgres" runs every scenario on
 # both, one server each, and ends with the PostgreSQL/bbolt ratios; postgres starts a
 # throw-away PostgreSQL server in the work directory from /usr/lib/postgresql/*/bin or
-# $GATEHOUSE_POSTGRES_BIN, unless GH_BENCH_DSN names an existing database).
+# $GATEHOUSE_POSTGRES_BIN, unless GH_BENCH_DSN names an existing database), LEASE_SIZE (the
+# api_key lease_size; 0, the default, keeps the plugin's: 100 on bbolt, 1 — exact — on
+# postgres).
 set -euo pipefail
 
 STORAGES=${STORAGES:-bbolt}
+# LEASE_SIZE: the api_key plugin's lease_size (0: its default, 100 on bbolt, 1 on postgres).
+export GH_BENCH_LEASE_SIZE=${LEASE_SIZE:-0}
 
 SCENARIOS=${SCENARIOS:-session bearer apikey}
 ROUNDS=${ROUNDS:-5}

@@ -31,9 +31,10 @@ func Model(name string) storage.Model {
 
 // Stored is the [Store] over a shared storage adapter, for several Gatehouse nodes on one
 // database (PostgreSQL): every node sees the same counters, so a limit holds across the
-// cluster, not per node. Each decision is a primary-key read followed, when the request is
-// allowed, by one conditional single-statement write (compare-and-add on count, or a
-// conditional window restart, or a create): the adapter's atomic operations make a bound hold
+// cluster, not per node. An allowed request inside a running window costs one conditional
+// single-statement write (compare-and-add on count: "lastRequest inside the window and count
+// below Max"); otherwise a primary-key read decides between a refusal, a conditional window
+// restart and a create: the adapter's atomic operations make a bound hold
 // under any number of concurrent callers on any number of nodes, without transactions. A
 // write whose condition no longer holds (another node got there first) re-reads and decides
 // again.
@@ -74,6 +75,15 @@ func (s *Stored) Allow(key string, rule Rule, now time.Time) (bool, time.Duratio
 	ms := now.UnixMilli()
 	start := ms - rule.Window.Milliseconds() // a lastRequest after start is inside the window
 	set := storage.Record{FieldLastRequest: ms, FieldExpiresAt: ms + rule.Window.Milliseconds()}
+	// The common case — inside the window and under Max — is one conditional write.
+	_, err := s.a.IncrementOne(ctx, s.model, storage.And(storage.ByID(key),
+		storage.Gt(FieldLastRequest, start), storage.Lt(FieldCount, int64(rule.Max))), FieldCount, 1, set)
+	if err == nil {
+		return true, 0
+	}
+	if !errors.Is(err, storage.ErrNotFound) {
+		return s.failClosed("update", err)
+	}
 	for range storedAttempts {
 		rec, err := s.a.FindOne(ctx, s.model, storage.ByID(key))
 		switch {

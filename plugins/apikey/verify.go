@@ -214,7 +214,8 @@ func (p *Plugin) verify(ctx context.Context, key string, want map[string][]strin
 		window := time.Duration(rec.Int(FieldRateLimitTimeWindow)) * time.Millisecond
 		max := rec.Int(FieldRateLimitMax)
 		if window > 0 && max > 0 {
-			ok, retry := p.rateLimiter().Allow(ID+"|"+rec.ID(), ratelimit.Rule{Window: window, Max: int(max)}, now)
+			lim, key := p.rateLimiter(rec.ID())
+			ok, retry := lim.Allow(key, ratelimit.Rule{Window: window, Max: int(max)}, now)
 			if !ok {
 				err := retryError(http.StatusTooManyRequests, "RATE_LIMITED", ErrRateLimitExceeded.Message, retry)
 				err.Details = map[string]any{"tryAgainIn": retry.Milliseconds()}
@@ -231,12 +232,13 @@ func (p *Plugin) verify(ctx context.Context, key string, want map[string][]strin
 }
 
 // rateLimiter counts the per-key limit: on a shared store the engine's limiter (in the
-// database, so the limit holds across nodes), else the plugin's own memory limiter.
-func (p *Plugin) rateLimiter() ratelimit.Store {
+// database, so the limit holds across nodes; the key prefixed with the plugin id), else the
+// plugin's own memory limiter (keyed by the key id: no allocation per request).
+func (p *Plugin) rateLimiter(id string) (ratelimit.Store, string) {
 	if p.engine.SharedStore() {
-		return p.engine.RateLimiter()
+		return p.engine.RateLimiter(), ID + "|" + id
 	}
-	return p.limiter
+	return p.limiter, id
 }
 
 func retryError(status int, code, msg string, retry time.Duration) *authcore.Error {

@@ -16,7 +16,8 @@
 # throw-away PostgreSQL server in the work directory from /usr/lib/postgresql/*/bin or
 # $GATEHOUSE_POSTGRES_BIN, unless GH_BENCH_DSN names an existing database), LEASE_SIZE (the
 # api_key lease_size; 0, the default, keeps the plugin's: 100 on bbolt, 1 — exact — on
-# postgres).
+# postgres), PG_OPTS (extra server settings for the throw-away PostgreSQL, e.g.
+# "-c synchronous_commit=off").
 set -euo pipefail
 
 STORAGES=${STORAGES:-bbolt}
@@ -78,7 +79,7 @@ start_postgres() {
 	fi
 	pgdata="$work/pg/data"
 	as_pg "$pgbin/initdb" -D "$pgdata" -A trust -U gatehouse -E UTF8 >"$work/pg/initdb.log" 2>&1
-	as_pg "$pgbin/pg_ctl" -D "$pgdata" -l "$work/pg/server.log" -w -o "-p $port -k $work/pg -c listen_addresses=127.0.0.1 -c max_connections=200" start >/dev/null
+	as_pg "$pgbin/pg_ctl" -D "$pgdata" -l "$work/pg/server.log" -w -o "-p $port -k $work/pg -c listen_addresses=127.0.0.1 -c max_connections=200 ${PG_OPTS:-}" start >/dev/null
 	export GH_BENCH_DSN="postgres://gatehouse@127.0.0.1:$port/postgres?sslmode=disable"
 }
 

@@ -4,6 +4,9 @@
 # when they are missing or older than the lockfile, then runs every Go test with the race
 # detector; integration/interop_test.go drives the official better-auth client from there.
 # Extra arguments go to `go test` (e.g. ./test.sh -count=1).
+# PostgreSQL tests (storage/postgres, the cluster test) start their own throw-away server
+# from the PostgreSQL binaries (/usr/lib/postgresql/*/bin, PATH, or $GATEHOUSE_POSTGRES_BIN)
+# and skip without them, unless GATEHOUSE_REQUIRE_POSTGRES=1 (.ci/run sets it).
 # GATEHOUSE_SKIP_INTEROP=1 skips the npm install and the interop test.
 set -euo pipefail
 cd "$(dirname "$0")"

@@ -158,7 +158,18 @@ type RateLimitConfig struct {
 	// failures within AccountWindow. Default: 10 in 15m.
 	AccountFailures int
 	AccountWindow   time.Duration
+	// Storage is where the counters (per-IP rules, account failures, plugin limits such as
+	// API keys' per-key limit) live: RateLimitMemory (per process; the default) or
+	// RateLimitDatabase (the rateLimit model in the store, shared by every node on it; the
+	// default with WithSharedStore).
+	Storage string
 }
+
+// Rate-limit storage modes (RateLimitConfig.Storage), Better Auth's rateLimit.storage names.
+const (
+	RateLimitMemory   = "memory"
+	RateLimitDatabase = "database"
+)
 
 // RateLimitRule applies a window and maximum to a path (exact) or prefix (ending in "*").
 type RateLimitRule struct {
@@ -216,6 +227,9 @@ func (c Config) withDefaults() Config {
 		c.RateLimit.AccountFailures = 10
 	}
 	def(&c.RateLimit.AccountWindow, 15*time.Minute)
+	if c.RateLimit.Storage == "" {
+		c.RateLimit.Storage = RateLimitMemory
+	}
 	def(&c.SweepInterval, time.Hour)
 	if c.MaxBodyBytes == 0 {
 		c.MaxBodyBytes = 1 << 20
@@ -241,6 +255,9 @@ func (c Config) validate() error {
 	if c.Session.ExpiresIn < time.Minute || c.Session.UpdateAge < 0 || c.Session.MaxAge < c.Session.ExpiresIn {
 		errs = append(errs, fmt.Errorf("session: expires_in %v, update_age %v and max_age %v are inconsistent (max_age ≥ expires_in ≥ 1m)",
 			c.Session.ExpiresIn, c.Session.UpdateAge, c.Session.MaxAge))
+	}
+	if c.RateLimit.Storage != RateLimitMemory && c.RateLimit.Storage != RateLimitDatabase {
+		errs = append(errs, fmt.Errorf("rate_limit storage %q: must be memory or database", c.RateLimit.Storage))
 	}
 	for _, r := range c.RateLimit.Rules {
 		if r.Path == "" || r.Window <= 0 || r.Max <= 0 {

@@ -95,4 +95,35 @@
 //
 // The engine's adapter ([Engine.Store]) wraps the configured storage so that writes to
 // user-scoped rows invalidate cached sessions. Single-use tokens are taken with ConsumeOne.
+//
+// # Several nodes on one store (WithSharedStore)
+//
+// With PostgreSQL, several Gatehouse processes serve from one database behind a load
+// balancer; the Caddy layer then builds the engine [WithSharedStore]. Every piece of state
+// that decides a security outcome is either in the store or bounded in time:
+//
+//   - Sessions, accounts, verification rows, OTPs and their attempt counters (IssueOTP /
+//     CheckOTP), one-time tokens (ConsumeOne: exactly one node wins), two-factor challenges
+//     and their lock-out counters, the TOTP replay guard (lastTotpStep, advanced by a
+//     conditional update in the accepting transaction) and API-key quotas were always
+//     stored: nothing to change.
+//   - Rate limits (per-IP rules, /verify, plugin limits such as the API-key per-key limit)
+//     and the per-account sign-in failure lock-out (BF-01): RateLimit.Storage "database"
+//     (the default with WithSharedStore) keeps them in the rateLimit model through
+//     [ratelimit.Stored], so a limit is a cluster-wide limit, not one per node. A single
+//     node on bbolt keeps the in-memory limiter (no storage write per auth-API request);
+//     bbolt locks its file, so it can never be shared anyway. A store failure refuses the
+//     request (fails closed). The sweeper deletes counters whose window has ended.
+//   - The session cache ([SessionCache]) stays per process: writes on this node invalidate
+//     at once, writes on another node are seen when the entry expires. WithSharedStore
+//     lowers the default Session.CacheTTL from 10 s to 5 s ([SharedCacheTTL]), the bound on
+//     how long a revocation, ban or role change made on another node can go unseen here.
+//     No LISTEN/NOTIFY: a notification channel would make revocation immediate but adds a
+//     connection per node, reconnection and missed-notification handling to the hot path's
+//     correctness; the TTL is the documented bound instead. The session_data cookie cache
+//     (Session.CookieCache, off by default) is Better Auth's: /get-session trusts the signed
+//     cookie for its lifetime on any node.
+//   - Plugins read [Engine.SharedStore]: the api-key plugin leases quota one unit at a time
+//     (exact) and counts its per-key limit with [Engine.RateLimiter]; its 5 s key cache is
+//     the same kind of bound as the session cache.
 package authcore

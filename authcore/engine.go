@@ -43,6 +43,8 @@ type Engine struct {
 	clientIP func(*http.Request) string
 	cookies  cookieJar
 	cache    *SessionCache
+	shared   bool              // other processes serve from the same store (WithSharedStore)
+	stored   *ratelimit.Stored // the database limiter, when RateLimit.Storage is "database"
 	keyFP    uint64
 	jobs     *jobQueue
 
@@ -75,6 +77,7 @@ type options struct {
 	limiter  ratelimit.Store
 	failures ratelimit.Store
 	cache    *SessionCache
+	shared   bool
 }
 
 // WithStore sets the storage the engine binds its assembled schema to. Required.
@@ -127,13 +130,16 @@ func WithSessionCache(c *SessionCache) Option { return func(o *options) { o.cach
 // by ID), binds the assembled schema to the store, and starts the background workers
 // (sweeper, delivery queue). Close stops them.
 func New(cfg Config, opts ...Option) (*Engine, error) {
-	cfg = cfg.withDefaults()
-	if err := cfg.validate(); err != nil {
-		return nil, fmt.Errorf("authcore: invalid configuration: %w", err)
-	}
 	o := options{clock: SystemClock{}, random: rand.Reader}
 	for _, opt := range opts {
 		opt(&o)
+	}
+	if o.shared {
+		cfg = cfg.withSharedDefaults()
+	}
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("authcore: invalid configuration: %w", err)
 	}
 	if o.store == nil {
 		return nil, errors.New("authcore: no storage configured (WithStore)")
@@ -198,6 +204,7 @@ func New(cfg Config, opts ...Option) (*Engine, error) {
 		keyFP:    fingerprint(keys),
 		static:   map[string]*Endpoint{},
 		disabled: map[string]bool{},
+		shared:   o.shared,
 	}
 	if cfg.Session.NewDeviceEmail && o.mailer == nil {
 		o.log.Warn("session.new_device_email is on but no mailer is configured; new devices are not checked")
@@ -233,6 +240,7 @@ func New(cfg Config, opts ...Option) (*Engine, error) {
 		return nil, fmt.Errorf("authcore: binding storage: %w", err)
 	}
 	e.store = &genAdapter{Adapter: raw, scoped: e.reg.userScoped, cache: e.cache}
+	e.useStoredLimits(raw)
 	e.freeze()
 
 	ctx, cancel := context.WithCancel(context.Background())

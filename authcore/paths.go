@@ -44,6 +44,9 @@ func (e *Engine) registerCore() error {
 			return err
 		}
 	}
+	if err := e.registerStoredLimits(r); err != nil {
+		return err
+	}
 	if err := r.Errors(baseErrorCodes...); err != nil {
 		return err
 	}

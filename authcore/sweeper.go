@@ -36,5 +36,9 @@ func (e *Engine) Sweep(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	n2, err := e.store.DeleteMany(ctx, ModelVerification, storage.Lte("expiresAt", now))
-	return n1 + n2, err
+	if err != nil {
+		return n1 + n2, err
+	}
+	n3, err := e.sweepStoredLimits(ctx, now)
+	return n1 + n2 + n3, err
 }

@@ -145,6 +145,9 @@ type RateLimitConfig struct {
 	// AccountFailures locks password sign-in of an account after this many failures.
 	AccountFailures int            `json:"account_failures,omitempty"`
 	AccountWindow   caddy.Duration `json:"account_window,omitempty"`
+	// Storage is where the counters live: "memory" (per process) or "database" (in the
+	// store, shared by every node). Default: memory, database on a shared store (postgres).
+	Storage string `json:"storage,omitempty"`
 }
 
 // RateRule limits one path or prefix ("/sign-in/*").
@@ -226,6 +229,14 @@ func (a *App) Provision(ctx caddy.Context) error {
 	st, err := loadState(a.state)
 	if err != nil {
 		return err
+	}
+	if s, ok := store.(SharedStorage); ok && s.Shared() {
+		// Several nodes on one database: limits counted in the database, a short session
+		// cache, exact API-key quotas (authcore.WithSharedStore).
+		deliveryOpts = append(deliveryOpts, authcore.WithSharedStore())
+		if cfg.RateLimit.Storage == authcore.RateLimitMemory {
+			a.logger.Warn("rate_limit storage memory on a shared database: every node counts on its own, so limits and lock-outs multiply by the number of nodes")
+		}
 	}
 	a.engine, err = authcore.New(cfg, append(deliveryOpts,
 		authcore.WithStore(store.Store()),
@@ -325,6 +336,7 @@ func (a *App) engineConfig(secret string) (authcore.Config, error) {
 		cfg.RateLimit.Max = r.Max
 		cfg.RateLimit.AccountFailures = r.AccountFailures
 		cfg.RateLimit.AccountWindow = time.Duration(r.AccountWindow)
+		cfg.RateLimit.Storage = r.Storage
 		for _, rule := range r.Rules {
 			cfg.RateLimit.Rules = append(cfg.RateLimit.Rules, authcore.RateLimitRule{Path: rule.Path,
 				Rule: ratelimit.Rule{Window: time.Duration(rule.Window), Max: rule.Max}})

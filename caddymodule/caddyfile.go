@@ -31,6 +31,10 @@ func init() {
 //
 //	gatehouse {
 //	    storage bbolt <path>
+//	    storage postgres <dsn> [{
+//	        max_conns <n>  min_conns <n>  max_conn_lifetime <d>  max_conn_idle_time <d>
+//	        connect_timeout <d>  statement_timeout <d>  tx_attempts <n>
+//	    }]
 //	    secret <value>
 //	    previous_secrets <value...>
 //	    base_url <url>
@@ -60,6 +64,7 @@ func init() {
 //	    rate_limit {
 //	        window 10s  max 100  account_failures 10  account_window 15m
 //	        rule <path> <window> <max>
+//	        storage memory|database      # default: memory; database with storage postgres
 //	    }
 //	    disabled_paths <path...>
 //	    allow_unlinking_all
@@ -116,23 +121,7 @@ func parseGlobal(d *caddyfile.Dispenser, existing any) (any, error) {
 		"cookie_prefix":       caddyopts.String(&app.CookiePrefix),
 		"disabled_paths":      caddyopts.Strings(&app.DisabledPaths),
 		"allow_unlinking_all": caddyopts.Flag(&app.AllowUnlinkingAll),
-		"storage": {Arity: -1, Set: func(a []string) error {
-			switch {
-			case a[0] == "bbolt" && len(a) <= 2:
-				b := BoltStorage{}
-				if len(a) == 2 {
-					b.Path = a[1]
-				}
-				app.StorageRaw = caddyconfig.JSONModuleObject(b, "backend", "bbolt", nil)
-				return nil
-			case len(a) >= 1 && a[0] != "bbolt":
-				if _, err := caddy.GetModule("gatehouse.storage." + a[0]); err != nil {
-					return fmt.Errorf("unknown backend %q (valid: %s)", a[0], moduleNames("gatehouse.storage"))
-				}
-				return fmt.Errorf("backend %q has no Caddyfile syntax here yet; use JSON", a[0])
-			}
-			return fmt.Errorf("usage: storage bbolt [<path>]")
-		}},
+		"storage":             {Arity: -1}, // handled below: a backend, maybe with a block
 		"session": caddyopts.Block(d, "session", map[string]caddyopts.Opt{
 			"expires_in": caddyopts.Duration((*time.Duration)(&sess.ExpiresIn)), "update_age": caddyopts.Duration((*time.Duration)(&sess.UpdateAge)), "fresh_age": caddyopts.Duration((*time.Duration)(&sess.FreshAge)),
 			"max_age": caddyopts.Duration((*time.Duration)(&sess.MaxAge)), "cookie_cache": caddyopts.Duration((*time.Duration)(&sess.CookieCache)), "cache_ttl": caddyopts.Duration((*time.Duration)(&sess.CacheTTL)),
@@ -170,6 +159,12 @@ func parseGlobal(d *caddyfile.Dispenser, existing any) (any, error) {
 		used[key] = true
 		if key == "social" {
 			if err := parseSocial(d, app); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if key == "storage" {
+			if err := parseStorage(d, app); err != nil {
 				return nil, err
 			}
 			continue
@@ -239,6 +234,69 @@ func parseGlobal(d *caddyfile.Dispenser, existing any) (any, error) {
 	return httpcaddyfile.App{Name: "gatehouse", Value: caddyconfig.JSON(app, nil)}, nil
 }
 
+// parseStorage reads `storage bbolt [<path>]` or `storage postgres <dsn> [{ … }]`.
+func parseStorage(d *caddyfile.Dispenser, app *App) error {
+	args := d.RemainingArgs()
+	switch {
+	case len(args) == 0:
+		return d.Err("gatehouse storage: wrong number of arguments")
+	case args[0] == "bbolt":
+		if len(args) > 2 {
+			return d.Err("gatehouse storage: usage: storage bbolt [<path>]")
+		}
+		if d.NextBlock(d.Nesting()) {
+			return d.Err("gatehouse storage bbolt: takes no block")
+		}
+		b := BoltStorage{}
+		if len(args) == 2 {
+			b.Path = args[1]
+		}
+		app.StorageRaw = caddyconfig.JSONModuleObject(b, "backend", "bbolt", nil)
+		return nil
+	case args[0] == "postgres":
+		if len(args) != 2 || args[1] == "" {
+			return d.Err("gatehouse storage: usage: storage postgres <dsn> [{ max_conns … }]")
+		}
+		p := PostgresStorage{DSN: args[1]}
+		err := caddyopts.Parse(d, "storage postgres", map[string]caddyopts.Opt{
+			"max_conns": positiveInt(&p.MaxConns), "min_conns": caddyopts.Int(&p.MinConns),
+			"max_conn_lifetime":  caddyopts.Duration((*time.Duration)(&p.MaxConnLifetime)),
+			"max_conn_idle_time": caddyopts.Duration((*time.Duration)(&p.MaxConnIdleTime)),
+			"connect_timeout":    caddyopts.Duration((*time.Duration)(&p.ConnectTimeout)),
+			"statement_timeout":  caddyopts.Duration((*time.Duration)(&p.StatementTimeout)),
+			"tx_attempts":        positiveInt(&p.TxAttempts),
+		})
+		if err != nil {
+			return err
+		}
+		if err := p.Validate(); err != nil {
+			return d.Errf("gatehouse %v", err)
+		}
+		app.StorageRaw = caddyconfig.JSONModuleObject(p, "backend", "postgres", nil)
+		return nil
+	}
+	if _, err := caddy.GetModule("gatehouse.storage." + args[0]); err != nil {
+		return d.Errf("gatehouse storage: unknown backend %q (valid: %s)", args[0], moduleNames("gatehouse.storage"))
+	}
+	return d.Errf("gatehouse storage: backend %q has no Caddyfile syntax here yet; use JSON", args[0])
+}
+
+// positiveInt is caddyopts.Int refusing zero.
+func positiveInt(p *int) caddyopts.Opt {
+	o := caddyopts.Int(p)
+	set := o.Set
+	o.Set = func(a []string) error {
+		if err := set(a); err != nil {
+			return err
+		}
+		if *p == 0 {
+			return fmt.Errorf("must be at least 1")
+		}
+		return nil
+	}
+	return o
+}
+
 func parseRateLimit(d *caddyfile.Dispenser, rl *RateLimitConfig) error {
 	args := d.RemainingArgs()
 	if len(args) == 1 && args[0] == "off" {
@@ -251,6 +309,7 @@ func parseRateLimit(d *caddyfile.Dispenser, rl *RateLimitConfig) error {
 	return caddyopts.Parse(d, "rate_limit", map[string]caddyopts.Opt{
 		"window": caddyopts.Duration((*time.Duration)(&rl.Window)), "max": caddyopts.Int(&rl.Max),
 		"account_failures": caddyopts.Int(&rl.AccountFailures), "account_window": caddyopts.Duration((*time.Duration)(&rl.AccountWindow)),
+		"storage": caddyopts.OneOf(&rl.Storage, "memory", "database"),
 		"rule": {Arity: 3, Repeat: true, Set: func(a []string) error {
 			w, err := caddy.ParseDuration(a[1])
 			if err != nil {

@@ -245,6 +245,33 @@ func TestParseGlobal(t *testing.T) {
 			want:  &App{StorageRaw: json.RawMessage(`{"backend":"bbolt","path":"/var/lib/gatehouse/auth.db"}`)},
 		},
 		{
+			name:  "storage postgres with a placeholder DSN",
+			input: "gatehouse {\n storage postgres {env.GATEHOUSE_DATABASE_URL}\n}",
+			want:  &App{StorageRaw: json.RawMessage(`{"backend":"postgres","dsn":"{env.GATEHOUSE_DATABASE_URL}"}`)},
+		},
+		{
+			name: "storage postgres with every pool option",
+			input: `gatehouse {
+				storage postgres "postgres://gh:pw@db:5432/gatehouse?sslmode=require" {
+					max_conns 20  min_conns 2
+					max_conn_lifetime 1h  max_conn_idle_time 30m
+					connect_timeout 5s  statement_timeout 10s  tx_attempts 40
+				}
+				rate_limit {
+					storage database
+				}
+			}`,
+			want: &App{StorageRaw: json.RawMessage(`{"backend":"postgres","connect_timeout":5000000000,` +
+				`"dsn":"postgres://gh:pw@db:5432/gatehouse?sslmode=require","max_conn_idle_time":1800000000000,` +
+				`"max_conn_lifetime":3600000000000,"max_conns":20,"min_conns":2,"statement_timeout":10000000000,"tx_attempts":40}`),
+				RateLimit: &RateLimitConfig{Storage: "database"}},
+		},
+		{
+			name:  "rate_limit storage memory",
+			input: "gatehouse {\n rate_limit {\n storage memory\n }\n}",
+			want:  &App{RateLimit: &RateLimitConfig{Storage: "memory"}},
+		},
+		{
 			name: "plugins by name, with and without options",
 			input: `gatehouse {
 				test_greeter {
@@ -325,7 +352,18 @@ func TestParseGlobalErrors(t *testing.T) {
 		{"rate_limit rule bad window", "gatehouse {\n rate_limit {\n rule /x often 3\n }\n}", []string{"rate_limit rule:"}},
 		{"storage without backend", "gatehouse {\n storage\n}", []string{"gatehouse storage: wrong number of arguments"}},
 		{"storage bbolt with two paths", "gatehouse {\n storage bbolt a.db b.db\n}", []string{"usage: storage bbolt [<path>]"}},
-		{"unknown storage backend", "gatehouse {\n storage mongo\n}", []string{`unknown backend "mongo"`, "bbolt"}},
+		{"unknown storage backend", "gatehouse {\n storage mongo\n}", []string{`unknown backend "mongo"`, "bbolt", "postgres"}},
+		{"storage bbolt with a block", "gatehouse {\n storage bbolt a.db {\n max_conns 3\n }\n}", []string{"storage bbolt: takes no block"}},
+		{"storage postgres without DSN", "gatehouse {\n storage postgres\n}", []string{"usage: storage postgres <dsn>"}},
+		{"storage postgres with two DSNs", "gatehouse {\n storage postgres a b\n}", []string{"usage: storage postgres <dsn>"}},
+		{"storage postgres unknown option", "gatehouse {\n storage postgres postgres://db {\n pool 3\n }\n}",
+			[]string{`storage postgres: unknown option "pool"`, "connect_timeout, max_conn_idle_time, max_conn_lifetime, max_conns, min_conns, statement_timeout, tx_attempts"}},
+		{"storage postgres max_conns 0", "gatehouse {\n storage postgres postgres://db {\n max_conns 0\n }\n}", []string{"storage postgres max_conns: must be at least 1"}},
+		{"storage postgres tx_attempts 0", "gatehouse {\n storage postgres postgres://db {\n tx_attempts 0\n }\n}", []string{"storage postgres tx_attempts: must be at least 1"}},
+		{"storage postgres min over max", "gatehouse {\n storage postgres postgres://db {\n max_conns 2  min_conns 3\n }\n}", []string{"min_conns 3 is more than max_conns 2"}},
+		{"storage postgres bad duration", "gatehouse {\n storage postgres postgres://db {\n connect_timeout soon\n }\n}", []string{"storage postgres connect_timeout:"}},
+		{"duplicate postgres option", "gatehouse {\n storage postgres postgres://db {\n max_conns 2  max_conns 3\n }\n}", []string{"storage postgres: max_conns given twice"}},
+		{"rate_limit storage redis", "gatehouse {\n rate_limit {\n storage redis\n }\n}", []string{"rate_limit storage:", "memory", "database"}},
 		{"plugin without options given some", "gatehouse {\n test_bare {\n x 1\n }\n}", []string{"test_bare: the plugin takes no options"}},
 		{"plugin option error is reported", "gatehouse {\n test_greeter {\n shout\n }\n}", []string{"gatehouse test_greeter:", `bad option "shout"`}},
 	}

@@ -6,7 +6,9 @@
 //	                            global `gatehouse { ... }` option
 //	http.handlers.gatehouse     the site directive: serves the auth API under the base path and
 //	                            guards every other request (ordered right after basic_auth)
-//	gatehouse.storage.bbolt     the embedded store (the default)
+//	gatehouse.storage.bbolt     the embedded store (the default; one node)
+//	gatehouse.storage.postgres  PostgreSQL, for several nodes on one database
+//	                            (storage_postgres.go: storage postgres <dsn> { pool options })
 //	gatehouse.plugins.<name>    plugins (see plugins/)
 //	gatehouse.mailers.<name>    email transports: log, smtp, webhook (delivery.go; D13)
 //	gatehouse.sms.<name>        SMS transports: log, webhook, twilio
@@ -15,7 +17,14 @@
 // Config flows one way: Caddyfile → JSON → App.Provision → authcore.Engine. The bbolt handle,
 // the rate-limit counters and the session cache live in caddy.UsagePools keyed by the store,
 // so a config reload reuses them instead of reopening or forgetting them (D15); the old
-// config's engine keeps serving until Caddy stops it.
+// config's engine keeps serving until Caddy stops it. The PostgreSQL pool is shared the same
+// way (one pool per DSN and pool options).
+//
+// A storage module that implements SharedStorage (postgres) makes the app build its engine
+// authcore.WithSharedStore: rate limits and account lock-outs counted in the database
+// (rate_limit storage database, unless the Caddyfile says memory), a 5 s session cache
+// (unless session cache_ttl says otherwise) and exact API-key quotas; see authcore's package
+// doc, "Several nodes on one store", for each piece of per-node state and why it is safe.
 //
 // The gateway path (handler.go) is the hot path: per request it strips forgeable identity
 // headers, resolves a credential (in-process session cache first), matches the route rules,

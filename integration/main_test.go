@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-auth/gatehouse/storage/postgres/pgtest"
 )
 
 // binary is the gatehouse binary built once for the whole package.
@@ -37,6 +39,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
+	pgtest.Stop() // the cluster test's PostgreSQL server, if it started one
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

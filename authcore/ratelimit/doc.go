@@ -4,9 +4,11 @@
 // The engine decides which [Rule] applies to a request and builds the key
 // (client key and canonical path); this package only keeps the counters.
 // [Store] is the contract the engine consults; [Limiter] is the bounded,
-// sharded in-memory implementation, and a shared-storage one for multi-node
-// deployments implements the same interface. Time is always passed in, so
-// tests drive windows with an explicit now and no sleeps.
+// sharded in-memory implementation (one process: bbolt), and [Stored] keeps the
+// counters in a storage model ([Model]) shared by every node on one database
+// (PostgreSQL), deciding each request with a primary-key read and one
+// conditional single-statement write, so a limit holds across the cluster. Time
+// is always passed in, so tests drive windows with an explicit now and no sleeps.
 //
 // The key the engine builds must use the canonical route path, so every
 // spelling of one endpoint ("//api/auth/sign-in/email", "/api/auth/sign-in/email/",

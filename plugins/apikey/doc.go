@@ -51,8 +51,10 @@
 // user are kept in memory for 5 s (keyed by digest); updates and deletes on this node
 // invalidate at once, other nodes within 5 s.
 //
-// Per-key rate limit (rateLimitEnabled, rateLimitTimeWindow, rateLimitMax): counted in
-// memory per key per node; over it, 429 {"code":"RATE_LIMITED","message":"Rate limit
+// Per-key rate limit (rateLimitEnabled, rateLimitTimeWindow, rateLimitMax): counted per
+// key in memory on a single-node store, and in the engine's database limiter (the rateLimit
+// model, key "api-key|<id>") on a shared store (authcore.WithSharedStore: PostgreSQL), so the
+// max holds across nodes; over it, 429 {"code":"RATE_LIMITED","message":"Rate limit
 // exceeded.","details":{"tryAgainIn": ms}} with Retry-After and X-Retry-After. It is checked
 // before the quota, so a rate-limited request spends no quota. Difference from Better Auth:
 // new keys get rateLimitEnabled:false unless rate_limit { enabled } is configured (Better
@@ -60,16 +62,27 @@
 // stored on the key either way and shown in responses.
 //
 // Quota (remaining, refillAmount every refillInterval): exact under concurrency and never
-// refilled by a crash. A node leases up to lease_size units at a time by decrementing
-// remaining in storage in one transaction, then serves from memory: no storage write per
-// request in the common case. Unused units go back on Close (Caddy's Cleanup); a crashed
-// node's lease is lost (under-serve, never over-serve). The API's "remaining" adds back the
-// units this node leased but has not served. When remaining is exhausted: 429
-// USAGE_EXCEEDED with Retry-After (time to the next refill, or one day without refill);
-// unlike Better Auth the key is not deleted (an admin may raise its quota). A refill sets
-// remaining to refillAmount (Better Auth's rule) once refillInterval has passed since
-// lastRefillAt. lastRequest is written with each lease, not on each request, and
-// requestCount is not maintained (the rate limit is counted in memory).
+// refilled by a crash; never over-served, on one node or many. A node leases up to
+// lease_size units at a time by decrementing remaining in storage in one transaction, then
+// serves from memory: no storage write per request in the common case. Unused units go back
+// on Close (Caddy's Cleanup); a crashed node's lease is lost (under-serve, never over-serve).
+// The API's "remaining" adds back the units this node leased but has not served. lease_size
+// defaults to 100 on a single-node store (bbolt) and to 1 on a shared store (PostgreSQL):
+// with several nodes a lease held by one node would refuse requests reaching another while
+// units remain, and a small quota would be stranded. lease_size 1 is the exact mode: each
+// request is one atomic compare-and-subtract ("remaining >= 1", minus one, lastRequest) on
+// the stored key, with no lock held across it, so however many requests race on however
+// many nodes, exactly min(requests, remaining) pass (the transaction path still handles a
+// node's first sight of a key, refills and exhaustion). When remaining is exhausted: 429
+// USAGE_EXCEEDED with Retry-After (time to the next refill, or one day without refill),
+// trusted by the node for up to 5 s; unlike Better Auth the key is not deleted (an admin may
+// raise its quota). A refill sets remaining to refillAmount (Better Auth's rule) once
+// refillInterval has passed since lastRefillAt, in the same transaction, so two nodes never
+// both refill. lastRequest is written with each lease (each request in the exact mode), and
+// requestCount is not maintained.
+//
+// Cluster: a verified key and its user are cached per node for 5 s; an update, disable or
+// delete on another node takes effect here within those 5 s (on this node at once).
 //
 // # API key as session (enable_session_for_api_keys)
 //
@@ -121,6 +134,6 @@
 //	        default files read write      # repeatable: <resource> <action...>
 //	    }
 //	    enable_session_for_api_keys
-//	    lease_size 100
+//	    lease_size 100                    # default 100; 1 (exact) on a shared store
 //	}
 package apikey

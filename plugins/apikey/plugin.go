@@ -101,11 +101,15 @@ type Plugin struct {
 	// EnableSessionForAPIKeys lets a key act as a session on the auth API.
 	EnableSessionForAPIKeys bool `json:"enable_session_for_api_keys,omitempty"`
 	// LeaseSize is how many quota units a node takes from storage at once (one write per
-	// lease). Default: 100.
+	// lease). 1 is the exact mode: every request decrements the stored remaining count with
+	// one atomic compare-and-subtract, nothing is held in memory. Default: 100 on a
+	// single-node store (bbolt), 1 on a shared one (PostgreSQL, authcore.WithSharedStore),
+	// where a lease held by one node would refuse requests reaching the others.
 	LeaseSize int `json:"lease_size,omitempty"`
 
 	engine  *authcore.Engine
 	limiter *ratelimit.Limiter
+	lease   int // LeaseSize or its default
 
 	s *keyState
 }
@@ -143,9 +147,6 @@ func (p *Plugin) applyDefaults() {
 	if p.RateLimit.Max == 0 {
 		p.RateLimit.Max = 10
 	}
-	if p.LeaseSize == 0 {
-		p.LeaseSize = 100
-	}
 }
 
 func (p *Plugin) validate() error {
@@ -178,7 +179,7 @@ func (p *Plugin) validate() error {
 	if p.RateLimit.TimeWindow < 0 || p.RateLimit.Max < 0 {
 		errs = append(errs, errors.New("rate_limit: time_window and max must be positive"))
 	}
-	if p.LeaseSize < 1 || p.LeaseSize > 1_000_000 {
+	if p.LeaseSize < 0 || p.LeaseSize > 1_000_000 {
 		errs = append(errs, fmt.Errorf("lease_size %d: must be 1..1000000", p.LeaseSize))
 	}
 	for res, acts := range p.Permissions.Default {
@@ -200,6 +201,13 @@ func (p *Plugin) Register(r *authcore.Registrar) error {
 	}
 	p.engine = r.Engine()
 	p.limiter = ratelimit.NewLimiter(0)
+	p.lease = p.LeaseSize
+	if p.lease == 0 {
+		p.lease = 100
+		if p.engine.SharedStore() {
+			p.lease = 1
+		}
+	}
 	p.s = &keyState{cache: map[string]*cacheEntry{}, quotas: map[string]*quota{}}
 	if err := r.Model(apiKeyModel()); err != nil {
 		return err

@@ -39,6 +39,7 @@ type quota struct {
 	refillAt         time.Time // zero: no refill
 	exhaustedUntil   time.Time // trust "exhausted" until then
 	exhaustedRetryIn time.Duration
+	known            bool // a lease transaction has run: refillAt is known
 }
 
 const maxCacheEntries = 10000
@@ -213,7 +214,8 @@ func (p *Plugin) verify(ctx context.Context, key string, want map[string][]strin
 		window := time.Duration(rec.Int(FieldRateLimitTimeWindow)) * time.Millisecond
 		max := rec.Int(FieldRateLimitMax)
 		if window > 0 && max > 0 {
-			ok, retry := p.limiter.Allow(rec.ID(), ratelimit.Rule{Window: window, Max: int(max)}, now)
+			lim, key := p.rateLimiter(rec.ID())
+			ok, retry := lim.Allow(key, ratelimit.Rule{Window: window, Max: int(max)}, now)
 			if !ok {
 				err := retryError(http.StatusTooManyRequests, "RATE_LIMITED", ErrRateLimitExceeded.Message, retry)
 				err.Details = map[string]any{"tryAgainIn": retry.Milliseconds()}
@@ -227,6 +229,16 @@ func (p *Plugin) verify(ctx context.Context, key string, want map[string][]strin
 		}
 	}
 	return e, nil
+}
+
+// rateLimiter counts the per-key limit: on a shared store the engine's limiter (in the
+// database, so the limit holds across nodes; the key prefixed with the plugin id), else the
+// plugin's own memory limiter (keyed by the key id: no allocation per request).
+func (p *Plugin) rateLimiter(id string) (ratelimit.Store, string) {
+	if p.engine.SharedStore() {
+		return p.engine.RateLimiter(), ID + "|" + id
+	}
+	return p.limiter, id
 }
 
 func retryError(status int, code, msg string, retry time.Duration) *authcore.Error {
@@ -249,6 +261,11 @@ const noRefillRetry = 24 * time.Hour
 // concurrent requests and crashes can under-serve (a crashed node's lease is lost), never
 // over-serve.
 func (p *Plugin) consume(ctx context.Context, id string, now time.Time) error {
+	if p.lease == 1 {
+		if done, err := p.consumeExact(ctx, id, now); done {
+			return err
+		}
+	}
 	q := p.quotaFor(id)
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -297,7 +314,7 @@ func (p *Plugin) consume(ctx context.Context, id string, now time.Time) error {
 			}
 			refillAt = last.Add(interval)
 		}
-		got = min(int64(p.LeaseSize), max(rem, 0))
+		got = min(int64(p.lease), max(rem, 0))
 		if got > 0 || len(set) > 0 {
 			set[FieldRemaining] = rem - got
 			set[FieldLastRequest] = now
@@ -312,6 +329,7 @@ func (p *Plugin) consume(ctx context.Context, id string, now time.Time) error {
 		return ErrInvalidAPIKey.With(http.StatusUnauthorized)
 	}
 	q.refillAt = refillAt
+	q.known = true
 	if got < 0 {
 		return nil
 	}
@@ -330,6 +348,38 @@ func (p *Plugin) consume(ctx context.Context, id string, now time.Time) error {
 	q.exhaustedUntil = time.Time{}
 	q.leased = got - 1
 	return nil
+}
+
+// consumeExact is lease_size 1 (the default on a shared store): one atomic
+// compare-and-subtract on the stored remaining count ("remaining >= 1"), so nodes never
+// hold units another node could serve, and however many requests race on however many
+// nodes, at most remaining of them pass. It runs without the key's lock. It leaves the
+// decision to the lease transaction (done=false) the first time this node sees the key
+// (to learn its refill time), when a refill is due, and when the conditional write finds
+// nothing (exhausted, quota removed, key gone): that path answers exactly.
+func (p *Plugin) consumeExact(ctx context.Context, id string, now time.Time) (done bool, err error) {
+	q := p.quotaFor(id)
+	q.mu.Lock()
+	known := q.known
+	refillDue := !q.refillAt.IsZero() && !now.Before(q.refillAt)
+	exhausted := !refillDue && now.Before(q.exhaustedUntil)
+	retry := q.exhaustedRetryIn
+	q.mu.Unlock()
+	if !known || refillDue {
+		return false, nil
+	}
+	if exhausted {
+		return true, retryError(http.StatusTooManyRequests, ErrUsageExceeded.Code, ErrUsageExceeded.Message, retry)
+	}
+	_, err = p.engine.Store().IncrementOne(ctx, ModelAPIKey, storage.And(storage.ByID(id), storage.Gte(FieldRemaining, int64(1))),
+		FieldRemaining, -1, storage.Record{FieldLastRequest: now})
+	if errors.Is(err, storage.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return true, authcore.Internal(err)
+	}
+	return true, nil
 }
 
 // Close returns this node's unused leased units to storage (Caddy calls it through

@@ -9,16 +9,20 @@ import (
 	"github.com/gatehouse-auth/gatehouse/authcore"
 	"github.com/gatehouse-auth/gatehouse/authcore/authcoretest"
 	"github.com/gatehouse-auth/gatehouse/authcore/keyring"
+	"github.com/gatehouse-auth/gatehouse/importer/betterauth/betterauthtest"
 	"github.com/gatehouse-auth/gatehouse/plugins/apikey"
 	"github.com/gatehouse-auth/gatehouse/plugins/organization"
 	"github.com/gatehouse-auth/gatehouse/plugins/passkey"
 	"github.com/gatehouse-auth/gatehouse/plugins/twofactor"
 	"github.com/gatehouse-auth/gatehouse/storage"
+	"github.com/gatehouse-auth/gatehouse/storage/postgres/pgtest"
 )
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
 
 // gatehouse is an engine with the plugins the Better Auth fixture uses. Better Auth's secret
 // is a previous secret, so cookies Better Auth signed still verify (see the package doc).
-func gatehouse(t *testing.T, f fixture) (*authcoretest.Harness, *twofactor.Plugin) {
+func gatehouse(t *testing.T, f betterauthtest.Fixture) (*authcoretest.Harness, *twofactor.Plugin) {
 	t.Helper()
 	tf := &twofactor.Plugin{}
 	h := authcoretest.New(t,
@@ -28,7 +32,7 @@ func gatehouse(t *testing.T, f fixture) (*authcoretest.Harness, *twofactor.Plugi
 	return h, tf
 }
 
-func importFixture(t *testing.T, f fixture, h *authcoretest.Harness, opts Options) (Report, error) {
+func importFixture(t *testing.T, f betterauthtest.Fixture, h *authcoretest.Harness, opts Options) (Report, error) {
 	t.Helper()
 	src, err := OpenPostgres(context.Background(), f.DSN)
 	if err != nil {
@@ -43,7 +47,7 @@ func importFixture(t *testing.T, f fixture, h *authcoretest.Harness, opts Option
 // argon2id), the TOTP secret and backup codes decrypt, the API key authenticates, a cookie
 // Better Auth signed is a session, and the organization, team and invitation are there.
 func TestImportBetterAuthDatabase(t *testing.T) {
-	f := betterAuthDatabase(t)
+	f := betterauthtest.Database(t)
 	h, tf := gatehouse(t, f)
 	ctx := context.Background()
 	store := h.Engine.Store()
@@ -189,7 +193,7 @@ func TestImportBetterAuthDatabase(t *testing.T) {
 // TestImportRefusals: a table whose plugin the config lacks, and (merging) an email that
 // belongs to another Gatehouse user, stop the import before anything is written.
 func TestImportRefusals(t *testing.T) {
-	f := betterAuthDatabase(t)
+	f := betterauthtest.Database(t)
 	h := authcoretest.New(t, authcoretest.WithPlugins(&twofactor.Plugin{}))
 	if _, err := importFixture(t, f, h, Options{Secret: f.Secret}); !errors.Is(err, ErrPluginMissing) || !strings.Contains(err.Error(), "passkey") {
 		t.Fatalf("missing plugin: %v", err)

@@ -1,4 +1,10 @@
-package betterauth
+// Package betterauthtest builds Better Auth databases for tests, with Better Auth itself:
+// it runs interop/importer/seed.mjs (Better Auth 1.7.25 and its plugins, installed with
+// `npm ci --prefix interop/importer`) against a fresh pgtest PostgreSQL database.
+//
+// Without Node, the npm packages or PostgreSQL the calling test is skipped, unless
+// GATEHOUSE_REQUIRE_POSTGRES=1 (CI): then it fails.
+package betterauthtest
 
 import (
 	"encoding/json"
@@ -11,12 +17,10 @@ import (
 	"github.com/gatehouse-auth/gatehouse/storage/postgres/pgtest"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m) }
-
-// fixture is what interop/importer/seed.mjs reports about the database it built.
-type fixture struct {
-	DSN           string   `json:"-"`
-	Secret        string   `json:"-"`
+// Fixture is what interop/importer/seed.mjs reports about the database it built.
+type Fixture struct {
+	DSN           string   `json:"-"` // the database (postgres://)
+	Secret        string   `json:"-"` // Better Auth's secret
 	Password      string   `json:"password"`
 	Alice         string   `json:"alice"`
 	Bob           string   `json:"bob"`
@@ -30,16 +34,16 @@ type fixture struct {
 	SessionTokens []string `json:"sessionTokens"`
 }
 
-// seedDir is interop/importer, found from this file's location.
-func seedDir(t *testing.T) string {
+// seedDir is interop/importer, found from this file's location (tests run in the module).
+func seedDir() string {
 	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..", "interop", "importer")
+	return filepath.Join(filepath.Dir(file), "..", "..", "..", "interop", "importer")
 }
 
-// betterAuthDatabase runs Better Auth itself (node interop/importer/seed.mjs) against a
+// Database runs Better Auth itself (node interop/importer/seed.mjs) against a
 // fresh PostgreSQL database and returns it. Without Node, the npm packages or PostgreSQL
 // the test is skipped, unless GATEHOUSE_REQUIRE_POSTGRES=1: then it fails.
-func betterAuthDatabase(t *testing.T) fixture {
+func Database(t *testing.T) Fixture {
 	t.Helper()
 	required := os.Getenv(pgtest.RequireEnv) == "1"
 	unavailable := func(format string, args ...any) {
@@ -53,9 +57,9 @@ func betterAuthDatabase(t *testing.T) fixture {
 	if err != nil {
 		unavailable("node is not installed: %v", err)
 	}
-	dir := seedDir(t)
+	dir := seedDir()
 	if _, err := os.Stat(filepath.Join(dir, "node_modules", "better-auth")); err != nil {
-		unavailable("Better Auth is not installed: run npm ci --prefix interop/importer")
+		unavailable("Better Auth is not installed in %s: run npm ci --prefix interop/importer", dir)
 	}
 	dsn := pgtest.DSN(t)
 	secret := "better-auth-secret-for-the-import-test-0123456789"
@@ -67,7 +71,7 @@ func betterAuthDatabase(t *testing.T) fixture {
 	if err != nil {
 		t.Fatalf("seed.mjs: %v\n%s", err, out)
 	}
-	var f fixture
+	var f Fixture
 	if err := json.Unmarshal(out, &f); err != nil {
 		t.Fatalf("seed.mjs output: %v\n%s", err, out)
 	}

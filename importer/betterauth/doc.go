@@ -35,7 +35,8 @@
 //     again with Gatehouse's keyring. A wrong or missing secret stops the import before
 //     anything is written.
 //   - apikey.key: Better Auth's hash (base64url SHA-256) is Gatehouse's too: kept, so
-//     existing keys keep working. An old userId column becomes referenceId.
+//     existing keys keep working. An old userId column becomes referenceId; a key whose
+//     referenceId is an organization's id (and no user's) gets referenceType organization.
 //   - user.email is lower-cased (Better Auth stores it so already).
 //
 // # Destination

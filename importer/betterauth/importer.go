@@ -45,13 +45,13 @@ var Tables = []Table{
 	{"session", authcore.ModelSession, "core"},
 	{"twoFactor", "twoFactor", "two-factor"},
 	{"passkey", "passkey", "passkey"},
-	{"apikey", "apikey", "api-key"},
 	{"organization", "organization", "organization"},
 	{"team", "team", "organization (teams)"},
 	{"member", "member", "organization"},
 	{"teamMember", "teamMember", "organization (teams)"},
 	{"invitation", "invitation", "organization"},
 	{"organizationRole", "organizationRole", "organization (dynamic access control)"},
+	{"apikey", "apikey", "api-key"}, // after users and organizations: see transform
 }
 
 // NotImported are Better Auth tables left behind on purpose, with the reason.
@@ -232,7 +232,7 @@ func Import(ctx context.Context, src Source, e *authcore.Engine, opts Options) (
 			if err != nil {
 				return err
 			}
-			if err := transform(e, baKeys, t.Table, row, rec); err != nil {
+			if err := transform(ctx, e, baKeys, t.Table, row, rec); err != nil {
 				return err
 			}
 			batch = append(batch, rec)
@@ -410,7 +410,7 @@ func asString(v any) string {
 }
 
 // transform applies what differs between the two stores beyond names and types.
-func transform(e *authcore.Engine, baKeys *keyring.Keyring, table string, row map[string]any, rec storage.Record) error {
+func transform(ctx context.Context, e *authcore.Engine, baKeys *keyring.Keyring, table string, row map[string]any, rec storage.Record) error {
 	switch table {
 	case "user":
 		// Better Auth stores emails lower-case already; an adapter that did not is fixed here.
@@ -424,6 +424,17 @@ func transform(e *authcore.Engine, baKeys *keyring.Keyring, table string, row ma
 			rec["referenceId"] = asString(row["userId"])
 		}
 		// key is Better Auth's defaultKeyHasher output, Gatehouse's too: kept as it is.
+		// Better Auth keeps the owner's kind in its configuration (references), Gatehouse in
+		// referenceType: a key whose referenceId is an imported organization's id (and no
+		// user's) belongs to that organization.
+		if _, ok := e.Schema().Model("organization"); ok && rec["referenceType"] == nil {
+			ref := asString(rec["referenceId"])
+			if _, err := e.Store().FindOne(ctx, authcore.ModelUser, storage.ByID(ref)); errors.Is(err, storage.ErrNotFound) {
+				if _, err := e.Store().FindOne(ctx, "organization", storage.ByID(ref)); err == nil {
+					rec["referenceType"] = "organization"
+				}
+			}
+		}
 	case "twoFactor":
 		for _, f := range []string{"secret", "backupCodes"} {
 			s := asString(row[f])

@@ -45,7 +45,7 @@ new backend.
 
 Models: with --config, those of the config's gatehouse app (core plus its
 enabled plugins) — the schema the server will bind. Without --config, the
-core models only. A bbolt source holding records of a model outside that
+core models only. A source holding records of a model outside that
 schema is refused (pass the config whose plugins own them, or
 --skip-unknown-models to leave them behind).
 
@@ -157,8 +157,7 @@ func migrationSchema(configFile, adapter string) (*storage.Schema, error) {
 	return e.Schema(), nil
 }
 
-// openSource opens a migration source; models lists the models holding records when the
-// backend can tell (bbolt).
+// openSource opens a migration source; models lists the models holding records.
 func openSource(ctx context.Context, spec, tmpDir string, lockTimeout time.Duration) (st storage.Store, models []string, closeFn func(), err error) {
 	kind, loc, err := splitBackend(spec, "--from")
 	if err != nil {
@@ -172,11 +171,15 @@ func openSource(ctx context.Context, spec, tmpDir string, lockTimeout time.Durat
 		}
 		return s, s.Models, func() { _ = s.Close() }, nil
 	default:
+		models, err := migrate.PostgresModels(ctx, loc)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("source: %w", err)
+		}
 		s, err := postgres.Open(ctx, loc, nil)
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("source: %w", err)
 		}
-		return s, nil, s.Close, nil
+		return s, models, s.Close, nil
 	}
 }
 

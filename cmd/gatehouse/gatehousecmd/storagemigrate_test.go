@@ -188,6 +188,52 @@ func TestStorageMigrateBoltToPostgres(t *testing.T) {
 	}
 }
 
+// TestStorageMigratePostgresToBolt: the other direction, from the PostgreSQL database a
+// first migration filled, into a new bbolt file; a PostgreSQL source with models outside the
+// schema is refused as a bbolt one is.
+func TestStorageMigratePostgresToBolt(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "Caddyfile")
+	if err := os.WriteFile(cfg, []byte(migrateCaddyfile), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	schema, err := migrationSchema(cfg, "caddyfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := filepath.Join(dir, "first.db")
+	seeded := seedBolt(t, first, schema, 4)
+	dsn := pgtest.DSN(t)
+	if out, err := storageMigrateCmd(t, "--from", "bbolt:"+first, "--to", "postgres:"+dsn, "--config", cfg, "--adapter", "caddyfile"); err != nil {
+		t.Fatalf("to postgres: %v\n%s", err, out)
+	}
+	second := filepath.Join(dir, "second.db")
+	if _, err := storageMigrateCmd(t, "--from", "postgres:"+dsn, "--to", "bbolt:"+second); err == nil || !strings.Contains(err.Error(), "member, organization") {
+		t.Fatalf("postgres source, core schema: %v", err)
+	}
+	out, err := storageMigrateCmd(t, "--from", "postgres:"+dsn, "--to", "bbolt:"+second, "--config", cfg, "--adapter", "caddyfile")
+	if err != nil {
+		t.Fatalf("to bbolt: %v\n%s", err, out)
+	}
+	st, err := bolt.Open(second, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	a, err := st.Bind(context.Background(), schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for model, recs := range seeded {
+		for _, want := range recs {
+			got, err := a.FindOne(context.Background(), model, storage.ByID(want.ID()))
+			if err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("%s %s: got %v (%v), want %v", model, want.ID(), got, err, want)
+			}
+		}
+	}
+}
+
 func TestStorageMigrateFlags(t *testing.T) {
 	for _, args := range [][]string{
 		{"--to", "postgres:x"},

@@ -11,12 +11,15 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/spf13/cobra"
+	"go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
 
 	"github.com/gatehouse-auth/gatehouse/authcore"
 	"github.com/gatehouse-auth/gatehouse/caddymodule"
 	"github.com/gatehouse-auth/gatehouse/importer/betterauth"
+	"github.com/gatehouse-auth/gatehouse/storage/migrate"
 )
 
 func init() {
@@ -95,7 +98,13 @@ func runImportBetterAuth(cmd *cobra.Command, _ []string) error {
 	if err != nil {
 		return err
 	}
+	if err := checkBoltUnlocked(raw); err != nil {
+		return err
+	}
 	e, cleanup, err := engineWithConfiguredStorage(raw)
+	if errors.Is(err, berrors.ErrTimeout) || err != nil && strings.Contains(err.Error(), "locked by another handle") {
+		return fmt.Errorf("the bbolt file is locked — stop the server, then import: %w", err)
+	}
 	if err != nil {
 		return fmt.Errorf("building the gatehouse app: %w", err)
 	}
@@ -154,4 +163,30 @@ func engineWithConfiguredStorage(raw json.RawMessage) (*authcore.Engine, func(),
 		return nil, nil, errors.New("gatehouse: the app built no engine")
 	}
 	return a.Engine(), cleanup, nil
+}
+
+// checkBoltUnlocked fails fast, with a clear message, when the config's bbolt file is held by
+// a running server (bbolt's read-only open waits for a shared lock, which the server's
+// exclusive lock blocks). A missing file, another backend or an unknown path passes.
+func checkBoltUnlocked(raw json.RawMessage) error {
+	var app struct {
+		Storage struct {
+			Backend string `json:"backend"`
+			Path    string `json:"path"`
+		} `json:"storage"`
+	}
+	if json.Unmarshal(raw, &app) != nil || app.Storage.Backend != "bbolt" || app.Storage.Path == "" {
+		return nil
+	}
+	if _, err := os.Stat(app.Storage.Path); err != nil {
+		return nil
+	}
+	db, err := bbolt.Open(app.Storage.Path, 0, &bbolt.Options{ReadOnly: true, Timeout: migrate.DefaultLockTimeout})
+	if errors.Is(err, berrors.ErrTimeout) {
+		return fmt.Errorf("the bbolt file is locked — stop the server, then import: %s is held by another process (waited %s)", app.Storage.Path, migrate.DefaultLockTimeout)
+	}
+	if err != nil {
+		return fmt.Errorf("opening %s: %w", app.Storage.Path, err)
+	}
+	return db.Close()
 }

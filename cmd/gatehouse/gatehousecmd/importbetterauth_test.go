@@ -16,6 +16,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/authcore"
 	"github.com/gatehouse-auth/gatehouse/importer/betterauth/betterauthtest"
 	"github.com/gatehouse-auth/gatehouse/storage"
+	"github.com/gatehouse-auth/gatehouse/storage/bolt"
 )
 
 func importCmd(t *testing.T, args ...string) (string, error) {
@@ -97,5 +98,25 @@ func TestImportBetterAuthCommand(t *testing.T) {
 	}
 	if _, err := e.Store().FindOne(context.Background(), "apikey", storage.ByID(f.APIKeyID)); err != nil {
 		t.Errorf("api key: %v", err)
+	}
+}
+
+// TestImportBetterAuthLockedStore: a bbolt store a server holds is refused with a message
+// saying so (the store is opened before the source, so no Better Auth database is needed).
+func TestImportBetterAuthLockedStore(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "gatehouse.db")
+	cfg := filepath.Join(dir, "Caddyfile")
+	if err := os.WriteFile(cfg, fmt.Appendf(nil, importCaddyfile, "", db), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	held, err := bolt.Open(db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	_, err = importCmd(t, "better-auth", "--from", "postgres://nobody@127.0.0.1:1/none", "--config", cfg, "--adapter", "caddyfile")
+	if err == nil || !strings.Contains(err.Error(), "the bbolt file is locked — stop the server") {
+		t.Fatalf("locked store: %v", err)
 	}
 }

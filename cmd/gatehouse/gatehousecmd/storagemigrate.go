@@ -93,6 +93,13 @@ func runStorageMigrate(cmd *cobra.Command, _ []string) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	// Check both locations before the (slower, chattier) schema build.
+	if _, _, err := splitBackend(from, "--from"); err != nil {
+		return err
+	}
+	if _, _, err := splitBackend(to, "--to"); err != nil {
+		return err
+	}
 	schema, err := migrationSchema(configFile, adapter)
 	if err != nil {
 		return err

@@ -41,6 +41,8 @@
 //	gatehouse secret generate
 //	gatehouse client-plugin <plugin-id> [--config <file> [--adapter <name>]] [--out <file.ts>]
 //	gatehouse openapi --config <path> [--adapter <name>] [--output <file>]   (offline: prints the OpenAPI document)
+//	gatehouse storage migrate --from <bbolt:path|postgres:dsn> --to <bbolt:path|postgres:dsn> [--config <path>] [--resume]   (offline; also storage-migrate)
+//	gatehouse import better-auth --from <postgres-dsn> --config <path> [--better-auth-secret <s>] [--merge] [--skip <table,...>]   (offline)
 //	gatehouse version [--json]        (also: gatehouse modules)
 //
 // The user, session and apikey commands take --address <addr> (host:port or unix/<path>), or
@@ -62,7 +64,7 @@ import (
 // Main runs the gatehouse command line (Caddy's, with Gatehouse's subcommands) and exits.
 func Main() {
 	caddy.CustomBinaryName = "gatehouse"
-	os.Args = routeVersion(os.Args)
+	os.Args = routeStorageMigrate(routeVersion(os.Args))
 	caddycmd.Main()
 }
 

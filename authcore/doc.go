@@ -113,7 +113,10 @@
 //     [ratelimit.Stored], so a limit is a cluster-wide limit, not one per node. A single
 //     node on bbolt keeps the in-memory limiter (no storage write per auth-API request);
 //     bbolt locks its file, so it can never be shared anyway. A store failure refuses the
-//     request (fails closed). The sweeper deletes counters whose window has ended.
+//     request (fails closed). The sweeper deletes counters whose window has ended. The
+//     model is ephemeral (storage.Model.Ephemeral): on PostgreSQL an UNLOGGED table, so a
+//     counted request waits for no WAL flush, and a database crash or failover empties it —
+//     every window and lock-out then starts afresh, once; quotas are not in it.
 //   - The session cache ([SessionCache]) stays per process: writes on this node invalidate
 //     at once, writes on another node are seen when the entry expires. WithSharedStore
 //     lowers the default Session.CacheTTL from 10 s to 5 s ([SharedCacheTTL]), the bound on

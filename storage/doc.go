@@ -44,6 +44,16 @@
 // Unique constraints (single fields and composite [Model.Unique] sets) are enforced by the
 // store inside the writing transaction, so concurrent creators cannot both win.
 //
+// # Durability
+//
+// A durable adapter (bbolt, PostgreSQL; not the memory one) keeps every write that returned
+// without error across a crash of the process or the database, except the records of an
+// [Model.Ephemeral] model: an adapter may keep those less durably for speed (PostgreSQL: an UNLOGGED table, emptied after a database crash or failover), so
+// after a crash they may be missing or older. Declare a model ephemeral only when losing its
+// recent records is harmless — rate-limit counters, whose loss lets a few more requests
+// through once — never for state whose loss would grant something again (quotas, single-use
+// tokens). bbolt and the memory adapter keep ephemeral models like any other.
+//
 // # Schema evolution
 //
 // The schema is assembled at start-up from the core models and every enabled plugin's

@@ -76,6 +76,13 @@ type Model struct {
 	Unique [][]string
 	// Owner is the plugin that declared the model.
 	Owner string
+	// Ephemeral declares that the model's records may be lost if the database crashes: an
+	// adapter may trade their durability for speed (PostgreSQL keeps them in an UNLOGGED
+	// table, whose writes skip the write-ahead log and its flush at commit, and which is
+	// emptied after a crash and not copied to streaming replicas). Only for data whose loss
+	// is harmless, such as rate-limit counters; never for anything a crash must not undo (a
+	// quota, a consumed token, an account). bbolt and the memory adapter ignore it.
+	Ephemeral bool
 
 	byName map[string]int
 }
@@ -114,7 +121,7 @@ func (s *Schema) AddModel(owner string, m Model) error {
 	if prev, ok := s.byName[m.Name]; ok {
 		return fmt.Errorf("plugin %q: model %q is already declared by plugin %q", owner, m.Name, prev.Owner)
 	}
-	nm := &Model{Name: m.Name, Owner: owner, byName: map[string]int{}}
+	nm := &Model{Name: m.Name, Owner: owner, Ephemeral: m.Ephemeral, byName: map[string]int{}}
 	for _, u := range m.Unique {
 		nm.Unique = append(nm.Unique, slices.Clone(u))
 	}

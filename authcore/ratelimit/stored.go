@@ -19,9 +19,12 @@ const (
 )
 
 // Model is the storage model a [Stored] limiter keeps its counters in. The record id is the
-// limiter key itself, so every operation is a primary-key lookup.
+// limiter key itself, so every operation is a primary-key lookup. It is ephemeral
+// ([storage.Model.Ephemeral]): counters lost in a database crash only let a few more
+// requests through once, and every allowed request writes one, so on PostgreSQL they live in
+// an UNLOGGED table whose writes do not wait for a write-ahead-log flush.
 func Model(name string) storage.Model {
-	return storage.Model{Name: name, Fields: []storage.Field{
+	return storage.Model{Name: name, Ephemeral: true, Fields: []storage.Field{
 		{Name: FieldKey, Type: storage.TypeString, Required: true},
 		{Name: FieldCount, Type: storage.TypeNumber, Required: true},
 		{Name: FieldLastRequest, Type: storage.TypeNumber, Required: true}, // unix ms

@@ -48,6 +48,15 @@
 // know (a plugin switched off, a field's earlier type) is kept, so a node still running with
 // the plugin keeps its unique guarantee during a rolling change.
 //
+// A model declared Ephemeral (storage.Model.Ephemeral: the rate limiter's counters) is an
+// UNLOGGED table: its writes skip the write-ahead log, and a transaction that wrote only
+// unlogged tables commits without waiting for a WAL flush, so a write to it costs no disk
+// flush — for a per-request counter, the difference between the disk's flush rate and the
+// CPU's. PostgreSQL empties such a table after a crash (not after a clean shutdown) and does
+// not copy it to streaming replicas (after a failover it starts empty). The flag is part of
+// the fingerprint; when it changes on an existing table the migration runs ALTER TABLE … SET
+// UNLOGGED or SET LOGGED (a rewrite of the table).
+//
 // # Atomicity
 //
 // Single operations are single statements in autocommit (READ COMMITTED), atomic in SQL:

@@ -149,7 +149,11 @@ func newBinding(s *storage.Schema) (*binding, error) {
 
 		pk := indexName("pk", m.Name, nil)
 		b.constraints[pk] = constraint{model: m.Name, fields: []string{"id"}}
-		b.ddl = append(b.ddl, ddlStmt{sql: fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (id bytea NOT NULL, CONSTRAINT %s PRIMARY KEY (id))", t.ident, quote(pk))})
+		create := "CREATE TABLE"
+		if m.Ephemeral {
+			create = "CREATE UNLOGGED TABLE" // the flag is part of the fingerprint through this
+		}
+		b.ddl = append(b.ddl, ddlStmt{sql: fmt.Sprintf("%s IF NOT EXISTS %s (id bytea NOT NULL, CONSTRAINT %s PRIMARY KEY (id))", create, t.ident, quote(pk))})
 		for _, c := range t.cols[1:] {
 			b.ddl = append(b.ddl, ddlStmt{sql: fmt.Sprintf("ALTER TABLE %s ADD COLUMN IF NOT EXISTS %s %s", t.ident, c.ident, c.sqlType)})
 		}
@@ -260,6 +264,28 @@ func (b *binding) staleIndexes(ctx context.Context, tx pgx.Tx) ([]string, error)
 	return out, nil
 }
 
+// persistence returns the ALTER TABLE statements that make existing tables match their
+// models' Ephemeral flag (CREATE … IF NOT EXISTS leaves an existing table as it is): SET
+// UNLOGGED for a model that became ephemeral, SET LOGGED for one that no longer is. Both
+// rewrite the table (SET LOGGED also writes it to the WAL), under the migration's lock.
+func (b *binding) persistence(ctx context.Context, tx pgx.Tx) ([]string, error) {
+	var out []string
+	for _, m := range b.schema.Models() {
+		t := b.tables[m.Name]
+		var p string
+		if err := tx.QueryRow(ctx, "SELECT relpersistence::text FROM pg_class WHERE oid = $1::regclass", t.ident).Scan(&p); err != nil {
+			return nil, fmt.Errorf("postgres: reading the persistence of %s: %w", m.Name, err)
+		}
+		switch {
+		case m.Ephemeral && p == "p":
+			out = append(out, "ALTER TABLE "+t.ident+" SET UNLOGGED")
+		case !m.Ephemeral && p == "u":
+			out = append(out, "ALTER TABLE "+t.ident+" SET LOGGED")
+		}
+	}
+	return out, nil
+}
+
 // loadStale finds the columns of earlier types of the schema's fields.
 func (s *Store) loadStale(ctx context.Context, b *binding) error {
 	for _, t := range b.tables {
@@ -322,7 +348,11 @@ func (s *Store) apply(ctx context.Context, b *binding) error {
 		if err != nil {
 			return err
 		}
-		for _, d := range drops {
+		alters, err := b.persistence(ctx, tx)
+		if err != nil {
+			return err
+		}
+		for _, d := range append(drops, alters...) {
 			if _, err := tx.Exec(ctx, d); err != nil {
 				return fmt.Errorf("postgres: migration %q: %w", d, err)
 			}
@@ -338,7 +368,8 @@ func (s *Store) apply(ctx context.Context, b *binding) error {
 }
 
 // Plan returns the statements Bind runs for s on a database that lacks some of it (all are
-// IF NOT EXISTS; index drops are decided against the database at bind time and are not
+// IF NOT EXISTS; index drops and the SET LOGGED / SET UNLOGGED of an existing table whose
+// model's Ephemeral flag changed are decided against the database at bind time and are not
 // listed). Operators of large databases can run the CREATE INDEX statements beforehand with
 // CONCURRENTLY added, under the same names, so that the bind finds them and does not lock
 // the table while they build.

@@ -59,6 +59,7 @@ const (
 //	GET    /gatehouse/api-keys?user={user}           {"apiKeys": [...]}
 //	PATCH  /gatehouse/api-keys/{id}                  {fields to change} → key
 //	DELETE /gatehouse/api-keys/{id}                  {"revoked": 1, "id"}
+//	GET    /gatehouse/backup                         the bbolt file, consistent (admin_backup.go); 501 on PostgreSQL
 //
 // The api-key routes need the api-key plugin (404 otherwise); admin_apikeys.go describes them.
 //
@@ -67,6 +68,9 @@ type AdminAPI struct {
 	// engine finds the engine to act on; nil means the running config's gatehouse app.
 	// Tests inject one.
 	engine func() (*authcore.Engine, error)
+	// storage finds the storage module for GET /gatehouse/backup; nil means the running
+	// config's. Tests inject one.
+	storage func() (StorageModule, error)
 }
 
 // CaddyModule returns the Caddy module information.
@@ -165,6 +169,9 @@ func (q *adminRequest) reply(status int, v any) error {
 
 // serveHTTP routes a request under AdminPrefix to its endpoint.
 func (a *AdminAPI) serveHTTP(w http.ResponseWriter, r *http.Request) error {
+	if strings.Trim(strings.TrimPrefix(r.URL.Path, AdminPrefix), "/") == backupPath {
+		return a.serveBackup(w, r) // needs the store, not the engine
+	}
 	get := a.engine
 	if get == nil {
 		get = runningEngine

@@ -53,7 +53,7 @@ func OpenBoltSource(path, tmpDir string, lockTimeout time.Duration) (*BoltSource
 	}
 	db, err := bbolt.Open(path, 0, &bbolt.Options{ReadOnly: true, Timeout: lockTimeout})
 	if errors.Is(err, berrors.ErrTimeout) {
-		return nil, fmt.Errorf("%w — stop the server or migrate from a snapshot: %s is held by another process, probably a running Gatehouse (waited %s for it); stop it and run this again, or copy the file while the server is stopped and migrate from the copy (there is no `gatehouse backup` command in this build yet)", ErrBoltLocked, path, lockTimeout)
+		return nil, fmt.Errorf("%w — stop the server or migrate from a snapshot: %s is held by another process, probably a running Gatehouse (waited %s for it); stop it and run this again, or take a consistent snapshot of the running server with `gatehouse backup --output <file>` and migrate from that file", ErrBoltLocked, path, lockTimeout)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("migrate: opening %s read-only: %w", path, err)

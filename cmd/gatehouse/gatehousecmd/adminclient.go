@@ -125,17 +125,7 @@ func (c *adminClient) do(ctx context.Context, method, path string, query url.Val
 		return fmt.Errorf("reading the admin API's answer: %w", err)
 	}
 	if resp.StatusCode >= 400 {
-		var e struct {
-			Error string `json:"error"`
-		}
-		if json.Unmarshal(b, &e) == nil && e.Error != "" {
-			return &adminError{Status: resp.StatusCode, Message: e.Error}
-		}
-		msg := strings.TrimSpace(string(b))
-		if resp.StatusCode == http.StatusNotFound && msg == "" {
-			msg = "no such endpoint: is this a gatehouse binary with the admin.api.gatehouse module?"
-		}
-		return &adminError{Status: resp.StatusCode, Message: msg}
+		return answerError(resp.StatusCode, b)
 	}
 	if out == nil {
 		return nil
@@ -144,6 +134,22 @@ func (c *adminClient) do(ctx context.Context, method, path string, query url.Val
 		return fmt.Errorf("decoding the admin API's answer: %w", err)
 	}
 	return nil
+}
+
+// answerError turns an error answer of the admin API (status, body) into an *adminError
+// carrying the server's message.
+func answerError(status int, b []byte) error {
+	var e struct {
+		Error string `json:"error"`
+	}
+	if json.Unmarshal(b, &e) == nil && e.Error != "" {
+		return &adminError{Status: status, Message: e.Error}
+	}
+	msg := strings.TrimSpace(string(b))
+	if status == http.StatusNotFound && msg == "" {
+		msg = "no such endpoint: is this a gatehouse binary with the admin.api.gatehouse module?"
+	}
+	return &adminError{Status: status, Message: msg}
 }
 
 // adminError is an error answer of the admin API; its text is the server's message.

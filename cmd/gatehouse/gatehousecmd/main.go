@@ -42,10 +42,11 @@
 //	gatehouse client-plugin <plugin-id> [--config <file> [--adapter <name>]] [--out <file.ts>]
 //	gatehouse openapi --config <path> [--adapter <name>] [--output <file>]   (offline: prints the OpenAPI document)
 //	gatehouse storage migrate --from <bbolt:path|postgres:dsn> --to <bbolt:path|postgres:dsn> [--config <path>] [--resume]   (offline; also storage-migrate)
+//	gatehouse backup --output <file> [--force]   (a consistent snapshot of a running server's bbolt store, via the admin API)
 //	gatehouse import better-auth --from <postgres-dsn> --config <path> [--better-auth-secret <s>] [--merge] [--skip <table,...>]   (offline)
 //	gatehouse version [--json]        (also: gatehouse modules)
 //
-// The user, session and apikey commands take --address <addr> (host:port or unix/<path>), or
+// The user, session, apikey and backup commands take --address <addr> (host:port or unix/<path>), or
 // --config <path> [--adapter <name>] to read the admin address from a config, and --json.
 package gatehousecmd
 

@@ -55,8 +55,9 @@ run again to completion.
 
 bbolt: a running server holds the file's lock; the source is opened
 read-only with a short wait (--lock-timeout, default 2s) and the command
-fails saying so: stop the server, or migrate from a copy of the file taken
-while it was stopped. The source file is never written (the command reads
+fails saying so: stop the server, or take a consistent snapshot of the
+running server with 'gatehouse backup --output <file>' and migrate from
+bbolt:<file>. The source file is never written (the command reads
 a private temporary copy, made under the read lock, in --tmp-dir).
 `,
 		CobraFunc: func(cmd *cobra.Command) {

@@ -26,7 +26,7 @@ const (
 	cookieSession = "better-auth.session_token"
 )
 
-func newHarness(t *testing.T, p *bearer.Plugin, more ...authcore.Plugin) *authcoretest.Harness {
+func newHarness(t testing.TB, p *bearer.Plugin, more ...authcore.Plugin) *authcoretest.Harness {
 	t.Helper()
 	if p == nil {
 		p = &bearer.Plugin{}
@@ -35,7 +35,7 @@ func newHarness(t *testing.T, p *bearer.Plugin, more ...authcore.Plugin) *authco
 }
 
 // signUp signs a user up and returns the response (its set-auth-token is the credential).
-func signUp(t *testing.T, h *authcoretest.Harness, email string) *authcoretest.Response {
+func signUp(t testing.TB, h *authcoretest.Harness, email string) *authcoretest.Response {
 	t.Helper()
 	r := h.Client().Post(authcore.PathSignUpEmail, map[string]any{"name": "U", "email": email, "password": pw})
 	if r.StatusCode != http.StatusOK {

@@ -29,7 +29,7 @@ const samlEvilNameID = "mallory@evil.example"
 // samlTestMint has the test IdP answer a fresh signed AuthnRequest of sp, without HTTP, so
 // that mutate can change how the IdP builds the response (after the assertion is made, before
 // the response is signed). It returns the response XML, still unencoded.
-func samlTestMint(t *testing.T, ti *samlTestIdP, sp *saml.ServiceProvider, mutate func(req *saml.IdpAuthnRequest)) (raw []byte, requestID string) {
+func samlTestMint(t testing.TB, ti *samlTestIdP, sp *saml.ServiceProvider, mutate func(req *saml.IdpAuthnRequest)) (raw []byte, requestID string) {
 	t.Helper()
 	u, reqID, err := samlAuthnRedirect(sp, "")
 	if err != nil {
@@ -129,7 +129,7 @@ func samlRefused(t *testing.T, sp *saml.ServiceProvider, cfg *SAMLConfig, raw []
 	}
 }
 
-func samlHostileSetup(t *testing.T) (*samlTestIdP, *saml.ServiceProvider, *SAMLConfig) {
+func samlHostileSetup(t testing.TB) (*samlTestIdP, *saml.ServiceProvider, *SAMLConfig) {
 	t.Helper()
 	ti := samlNewTestIdP(t, samlNewTestClock())
 	sp, cfg := samlTestSP(t, ti, samlTestDefaultCfg, samlTestEntity, samlTestACS)

@@ -54,7 +54,7 @@ type samlTestIdP struct {
 	session saml.Session
 }
 
-func samlNewTestIdP(t *testing.T, clock *samlTestClock) *samlTestIdP {
+func samlNewTestIdP(t testing.TB, clock *samlTestClock) *samlTestIdP {
 	t.Helper()
 	ti := &samlTestIdP{clock: clock, sps: map[string]*saml.EntityDescriptor{}}
 	ti.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -106,7 +106,7 @@ func samlTestAttr(name, v string) saml.Attribute {
 		Values: []saml.AttributeValue{{Type: "xs:string", Value: v}}}
 }
 
-func samlTestKeyPair(t *testing.T, now time.Time, cn string) (*rsa.PrivateKey, *x509.Certificate, string) {
+func samlTestKeyPair(t testing.TB, now time.Time, cn string) (*rsa.PrivateKey, *x509.Certificate, string) {
 	t.Helper()
 	keyPEM, certPEM, err := samlNewSPKey(rand.Reader, now, cn)
 	if err != nil {
@@ -159,7 +159,7 @@ func (ti *samlTestIdP) GetSession(_ http.ResponseWriter, _ *http.Request, _ *sam
 	return &s
 }
 
-func (ti *samlTestIdP) metadataXML(t *testing.T) string {
+func (ti *samlTestIdP) metadataXML(t testing.TB) string {
 	t.Helper()
 	b, err := xml.Marshal(ti.idp.Metadata())
 	if err != nil {
@@ -182,7 +182,7 @@ const (
 
 // samlTestSP parses cfgJSON (with %IDP_METADATA% replaced by the IdP's metadata as a JSON
 // string) and builds and registers the SP.
-func samlTestSP(t *testing.T, ti *samlTestIdP, cfgJSON, entityID, acs string) (*saml.ServiceProvider, *SAMLConfig) {
+func samlTestSP(t testing.TB, ti *samlTestIdP, cfgJSON, entityID, acs string) (*saml.ServiceProvider, *SAMLConfig) {
 	t.Helper()
 	md, _ := samlJSONString(ti.metadataXML(t))
 	cfgJSON = strings.ReplaceAll(cfgJSON, "%IDP_METADATA%", md)
@@ -198,7 +198,7 @@ func samlTestSP(t *testing.T, ti *samlTestIdP, cfgJSON, entityID, acs string) (*
 }
 
 // samlTestBuildSP builds an SP with a fresh key, without telling the IdP about it.
-func samlTestBuildSP(t *testing.T, ti *samlTestIdP, cfg *SAMLConfig, entityID, acs string) *saml.ServiceProvider {
+func samlTestBuildSP(t testing.TB, ti *samlTestIdP, cfg *SAMLConfig, entityID, acs string) *saml.ServiceProvider {
 	t.Helper()
 	keyPEM, certPEM, err := samlNewSPKey(rand.Reader, ti.clock.Now(), entityID)
 	if err != nil {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -251,25 +250,6 @@ func checkBoltSnapshot(t *testing.T, path string) int {
 func restartServer(t *testing.T, old *Server, readyURL string) *Server {
 	t.Helper()
 	s := &Server{t: t, Dir: old.Dir, Config: old.Config, Admin: old.Admin, bin: old.bin}
-	s.cmd = exec.Command(s.bin, "run", "--config", s.Config, "--adapter", "caddyfile")
-	s.cmd.Dir, s.cmd.Env = s.Dir, s.Env()
-	s.cmd.Stdout, s.cmd.Stderr = lockedWriter{s}, lockedWriter{s}
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Stop)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(readyURL)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return s
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the restarted server did not come up: %v\n%s", err, s.Output())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	s.launch(readyURL)
+	return s
 }

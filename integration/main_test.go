@@ -135,11 +135,20 @@ func startBinary(t testing.TB, bin, caddyfile, readyURL string) *Server {
 	if err := os.WriteFile(s.Config, []byte(strings.ReplaceAll(caddyfile, "{ADMIN}", s.Admin)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s.cmd = exec.Command(bin, "run", "--config", s.Config, "--adapter", "caddyfile")
+	s.launch(readyURL)
+	return s
+}
+
+// launch runs `gatehouse run` on s's directory and Caddyfile and waits until readyURL
+// answers 200; the process is stopped at cleanup.
+func (s *Server) launch(readyURL string) {
+	t := s.t
+	t.Helper()
+	s.cmd = exec.Command(s.bin, "run", "--config", s.Config, "--adapter", "caddyfile")
 	s.cmd.Dir, s.cmd.Env = s.Dir, s.Env()
 	s.cmd.Stdout, s.cmd.Stderr = lockedWriter{s}, lockedWriter{s}
 	if err := s.cmd.Start(); err != nil {
-		t.Fatalf("starting %s: %v", bin, err)
+		t.Fatalf("starting %s: %v", s.bin, err)
 	}
 	t.Cleanup(s.Stop)
 	deadline := time.Now().Add(30 * time.Second)
@@ -148,12 +157,12 @@ func startBinary(t testing.TB, bin, caddyfile, readyURL string) *Server {
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return s
+				return
 			}
 			err = fmt.Errorf("status %d", resp.StatusCode)
 		}
 		if time.Now().After(deadline) || s.cmd.ProcessState != nil {
-			t.Fatalf("%s did not come up at %s: %v\n%s", bin, readyURL, err, s.Output())
+			t.Fatalf("%s did not come up at %s: %v\n%s", s.bin, readyURL, err, s.Output())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

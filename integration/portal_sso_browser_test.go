@@ -5,12 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/gatehouse-auth/gatehouse/internal/dnstest"
 	"io"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,63 +17,8 @@ import (
 	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
-	"github.com/miekg/dns"
 	"github.com/oauth2-proxy/mockoidc"
 )
-
-// txtServer is a real DNS server on 127.0.0.1 (UDP) in the test process answering TXT
-// queries from a table; the binary's sso plugin is pointed at it (domain_verification
-// resolver).
-type txtServer struct {
-	mu   sync.Mutex
-	txt  map[string][]string // lower-case FQDN with the trailing dot → records
-	addr string
-}
-
-func startTXTServer(t *testing.T) *txtServer {
-	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &txtServer{txt: map[string][]string{}, addr: pc.LocalAddr().String()}
-	srv := &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(func(w dns.ResponseWriter, req *dns.Msg) {
-		m := new(dns.Msg)
-		m.SetReply(req)
-		found := false
-		for _, q := range req.Question {
-			s.mu.Lock()
-			recs, ok := s.txt[strings.ToLower(q.Name)]
-			s.mu.Unlock()
-			found = found || ok
-			if q.Qtype == dns.TypeTXT {
-				for _, r := range recs {
-					m.Answer = append(m.Answer, &dns.TXT{Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypeTXT, Class: dns.ClassINET}, Txt: []string{r}})
-				}
-			}
-		}
-		if !found {
-			m.Rcode = dns.RcodeNameError
-		}
-		_ = w.WriteMsg(m)
-	})}
-	started := make(chan struct{})
-	srv.NotifyStartedFunc = func() { close(started) }
-	go func() { _ = srv.ActivateAndServe() }()
-	select {
-	case <-started:
-	case <-time.After(5 * time.Second):
-		t.Fatal("DNS server did not start")
-	}
-	t.Cleanup(func() { _ = srv.Shutdown() })
-	return s
-}
-
-func (s *txtServer) set(name string, records ...string) {
-	s.mu.Lock()
-	s.txt[strings.ToLower(dns.Fqdn(name))] = records
-	s.mu.Unlock()
-}
 
 // apiClient is a Go client of the auth API with a cookie jar (its own session), over the
 // validating transport, sending the gateway's origin as Origin like a trusted page would.
@@ -138,13 +82,13 @@ func (c *apiClient) call(method, path string, body any, status int) map[string]a
 func TestBrowserSSOSignIn(t *testing.T) {
 	b := newBrowser(t)
 	m := startMockOIDC(t)
-	txt := startTXTServer(t)
+	txt := dnstest.Start(t)
 	g := startPortalGateway(t, fmt.Sprintf(`organization
 		sso {
 			domain_verification {
 				resolver %s
 			}
-		}`, txt.addr))
+		}`, txt.Addr))
 
 	admin := newAPIClient(t, g)
 	admin.call("POST", "/sign-up/email", map[string]any{"name": "Ada Admin", "email": "ada@example.com", "password": portalPassword}, http.StatusOK)
@@ -156,7 +100,7 @@ func TestBrowserSSOSignIn(t *testing.T) {
 	if orgID == "" || tok == "" {
 		t.Fatalf("organization %q, token %q", orgID, tok)
 	}
-	txt.set("_better-auth-token-acme-oidc.acme.test", tok)
+	txt.Set("_better-auth-token-acme-oidc.acme.test", tok)
 	admin.call("POST", "/sso/verify-domain", map[string]any{"providerId": "acme-oidc"}, http.StatusNoContent)
 	wile := mockoidc.MockUser{Subject: "wile-at-acme", Email: "wile@acme.test", EmailVerified: true}
 	m.QueueUser(&namedUser{MockUser: wile, Name: "Wile E. Coyote"}) // the first sign-in (by the link)

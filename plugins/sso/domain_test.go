@@ -3,6 +3,7 @@ package sso
 import (
 	"context"
 	"fmt"
+	"github.com/gatehouse-auth/gatehouse/internal/dnstest"
 	"net/http"
 	"sync"
 	"testing"
@@ -32,20 +33,20 @@ func TestDomainVerification(t *testing.T) {
 	// No record at all.
 	expect(t, verify(), http.StatusBadGateway, "DOMAIN_VERIFICATION_FAILED", "Unable to verify domain ownership for acme.com. Try again later")
 	// A wrong value.
-	e.dns.set("_better-auth-token-acme.acme.com", "wrong-token")
+	e.dns.Set("_better-auth-token-acme.acme.com", "wrong-token")
 	expect(t, verify(), http.StatusBadGateway, "DOMAIN_VERIFICATION_FAILED", "")
 	// The record of another provider, with that provider's token, proves nothing for acme.
 	otherTok := e.alice.Post("/sso/request-domain-verification", map[string]any{"providerId": "other"}).Object()["domainVerificationToken"].(string)
-	e.dns.set("_better-auth-token-other.acme.com", otherTok)
-	e.dns.set("_better-auth-token-acme.acme.com", "_better-auth-token-other="+otherTok)
+	e.dns.Set("_better-auth-token-other.acme.com", otherTok)
+	e.dns.Set("_better-auth-token-acme.acme.com", "_better-auth-token-other="+otherTok)
 	expect(t, verify(), http.StatusBadGateway, "DOMAIN_VERIFICATION_FAILED", "")
 	// acme.com right, acme.io still missing: every domain must be proved.
-	e.dns.set("_better-auth-token-acme.acme.com", "unrelated", "_better-auth-token-acme="+tok)
+	e.dns.Set("_better-auth-token-acme.acme.com", "unrelated", "_better-auth-token-acme="+tok)
 	expect(t, verify(), http.StatusBadGateway, "DOMAIN_VERIFICATION_FAILED", "Unable to verify domain ownership for acme.io. Try again later")
 	if e.provider("acme").Bool("domainVerified") {
 		t.Fatal("verified after failures")
 	}
-	e.dns.set("_better-auth-token-acme.acme.io", "  "+tok+" ")
+	e.dns.Set("_better-auth-token-acme.acme.io", "  "+tok+" ")
 	r = verify()
 	expect(t, r, http.StatusNoContent, "", "")
 	if len(r.Body) != 0 {
@@ -69,7 +70,7 @@ func TestDomainVerification(t *testing.T) {
 func TestDomainVerificationExpiry(t *testing.T) {
 	e := newEnv(t, &Plugin{DomainVerification: DomainVerification{TokenTTL: authcore.Duration(time.Hour)}}, false)
 	tok := e.mustRegister(e.alice, e.oidcBody("acme", "acme.com"))["domainVerificationToken"].(string)
-	e.dns.set("_better-auth-token-acme.acme.com", tok)
+	e.dns.Set("_better-auth-token-acme.acme.com", tok)
 	e.h.Clock.Advance(time.Hour + time.Second)
 	expect(t, e.alice.Post("/sso/verify-domain", map[string]any{"providerId": "acme"}), http.StatusNotFound, "NO_PENDING_VERIFICATION", "No pending domain verification exists")
 	r := e.alice.Post("/sso/request-domain-verification", map[string]any{"providerId": "acme"})
@@ -79,7 +80,7 @@ func TestDomainVerificationExpiry(t *testing.T) {
 		t.Fatalf("token after expiry %q (old %q)", fresh, tok)
 	}
 	expect(t, e.alice.Post("/sso/verify-domain", map[string]any{"providerId": "acme"}), http.StatusBadGateway, "DOMAIN_VERIFICATION_FAILED", "")
-	e.dns.set("_better-auth-token-acme.acme.com", fresh)
+	e.dns.Set("_better-auth-token-acme.acme.com", fresh)
 	expect(t, e.alice.Post("/sso/verify-domain", map[string]any{"providerId": "acme"}), http.StatusNoContent, "", "")
 }
 
@@ -88,9 +89,9 @@ func TestDomainVerificationExpiry(t *testing.T) {
 func TestDomainVerificationPrefixAndLabel(t *testing.T) {
 	e := newEnv(t, &Plugin{DomainVerification: DomainVerification{TokenPrefix: "gh"}}, false)
 	tok := e.mustRegister(e.alice, e.oidcBody("acme", "acme.com"))["domainVerificationToken"].(string)
-	e.dns.set("_better-auth-token-acme.acme.com", tok)
+	e.dns.Set("_better-auth-token-acme.acme.com", tok)
 	expect(t, e.alice.Post("/sso/verify-domain", map[string]any{"providerId": "acme"}), http.StatusBadGateway, "DOMAIN_VERIFICATION_FAILED", "")
-	e.dns.set("_gh-acme.acme.com", tok)
+	e.dns.Set("_gh-acme.acme.com", tok)
 	expect(t, e.alice.Post("/sso/verify-domain", map[string]any{"providerId": "acme"}), http.StatusNoContent, "", "")
 	long := "p" + string(make([]byte, 0)) + "0123456789012345678901234567890123456789012345678901234567890"
 	e.mustRegister(e.alice, e.oidcBody(long, "long.com"))
@@ -115,7 +116,7 @@ func TestDomainClaimedAcrossOrganizations(t *testing.T) {
 		id := fmt.Sprintf("b%d", i)
 		tok := reg(e.bob, id, orgB, d)
 		expect(t, e.bob.Post("/sso/request-domain-verification", map[string]any{"providerId": id}), http.StatusConflict, "DOMAIN_ALREADY_CLAIMED", "")
-		e.dns.set("_better-auth-token-"+id+"."+d, tok)
+		e.dns.Set("_better-auth-token-"+id+"."+d, tok)
 		expect(t, e.bob.Post("/sso/verify-domain", map[string]any{"providerId": id}), http.StatusConflict, "DOMAIN_ALREADY_CLAIMED", "")
 		if e.provider(id).Bool("domainVerified") {
 			t.Fatalf("org B verified %s", d)
@@ -123,7 +124,7 @@ func TestDomainClaimedAcrossOrganizations(t *testing.T) {
 	}
 	// A personal provider of another user is another party too.
 	tok := e.mustRegister(e.carol, e.oidcBody("carols", "company.com"))["domainVerificationToken"].(string)
-	e.dns.set("_better-auth-token-carols.company.com", tok)
+	e.dns.Set("_better-auth-token-carols.company.com", tok)
 	expect(t, e.carol.Post("/sso/verify-domain", map[string]any{"providerId": "carols"}), http.StatusConflict, "DOMAIN_ALREADY_CLAIMED", "")
 	// The same organization may verify it again for another provider.
 	reg(e.alice, "a2", orgA, "company.com")
@@ -210,7 +211,7 @@ func TestDomainClaimRace(t *testing.T) {
 		b := e.oidcBody(x.id, "race.com")
 		b["organizationId"] = x.o
 		tok := e.mustRegister(x.c, b)["domainVerificationToken"].(string)
-		e.dns.set("_better-auth-token-"+x.id+".race.com", tok)
+		e.dns.Set("_better-auth-token-"+x.id+".race.com", tok)
 	}
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -245,9 +246,9 @@ func TestDomainClaimRace(t *testing.T) {
 // domain_verification resolver points the TXT lookups at one DNS server (here a real one
 // on loopback); a malformed address fails start-up.
 func TestResolverOption(t *testing.T) {
-	d := startDNS(t)
-	d.set("_better-auth-token-x.resolver.example", "tok-123")
-	p := &Plugin{DomainVerification: DomainVerification{Resolver: d.addr}}
+	d := dnstest.Start(t)
+	d.Set("_better-auth-token-x.resolver.example", "tok-123")
+	p := &Plugin{DomainVerification: DomainVerification{Resolver: d.Addr}}
 	if err := p.setup(); err != nil {
 		t.Fatal(err)
 	}

@@ -9,16 +9,13 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
+	"github.com/gatehouse-auth/gatehouse/internal/dnstest"
 	"math/big"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/miekg/dns"
 
 	"github.com/gatehouse-auth/gatehouse/authcore"
 	"github.com/gatehouse-auth/gatehouse/authcore/authcoretest"
@@ -27,61 +24,6 @@ import (
 )
 
 const pw = "correct-horse-battery-staple"
-
-// dnsServer is a real DNS server on 127.0.0.1 (UDP) answering TXT queries from a table.
-type dnsServer struct {
-	mu   sync.Mutex
-	txt  map[string][]string // fqdn (lower-case, trailing dot) → records
-	addr string
-}
-
-func startDNS(t *testing.T) *dnsServer {
-	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &dnsServer{txt: map[string][]string{}, addr: pc.LocalAddr().String()}
-	srv := &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(func(w dns.ResponseWriter, req *dns.Msg) {
-		m := new(dns.Msg)
-		m.SetReply(req)
-		found := false
-		for _, q := range req.Question {
-			s.mu.Lock()
-			recs, ok := s.txt[strings.ToLower(q.Name)]
-			s.mu.Unlock()
-			found = found || ok
-			if q.Qtype == dns.TypeTXT {
-				for _, r := range recs {
-					m.Answer = append(m.Answer, &dns.TXT{Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypeTXT, Class: dns.ClassINET, Ttl: 0}, Txt: []string{r}})
-				}
-			}
-		}
-		if !found {
-			m.Rcode = dns.RcodeNameError
-		}
-		_ = w.WriteMsg(m)
-	})}
-	started := make(chan struct{})
-	srv.NotifyStartedFunc = func() { close(started) }
-	go func() { _ = srv.ActivateAndServe() }()
-	<-started
-	t.Cleanup(func() { _ = srv.Shutdown() })
-	return s
-}
-
-func (s *dnsServer) set(name string, records ...string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.txt[strings.ToLower(dns.Fqdn(name))] = records
-}
-
-func (s *dnsServer) resolver() *net.Resolver {
-	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, "udp", s.addr)
-	}}
-}
 
 // idp is an OpenID provider's discovery endpoint on loopback; doc edits the document.
 type idp struct {
@@ -136,7 +78,7 @@ type env struct {
 	h                     *authcoretest.Harness
 	p                     *Plugin
 	org                   *organization.Plugin
-	dns                   *dnsServer
+	dns                   *dnstest.Server
 	idp                   *idp
 	alice, bob, carol     *authcoretest.Client
 	aliceID, bobID, carID string
@@ -163,8 +105,8 @@ func newEnvExtra(t *testing.T, p *Plugin, org *organization.Plugin, extra ...aut
 	if p == nil {
 		p = &Plugin{}
 	}
-	e := &env{t: t, p: p, dns: startDNS(t), idp: startIdP(t)}
-	p.Resolver = e.dns.resolver()
+	e := &env{t: t, p: p, dns: dnstest.Start(t), idp: startIdP(t)}
+	p.Resolver = e.dns.Resolver()
 	p.HTTPClient = e.idp.Client()
 	plugins := []authcore.Plugin{p}
 	if org != nil {
@@ -244,7 +186,7 @@ func (e *env) verifyDNS(c *authcoretest.Client, providerID, domain string) {
 		e.t.Fatalf("request verification: %d %s", r.StatusCode, r.Body)
 	}
 	tok, _ := r.Object()["domainVerificationToken"].(string)
-	e.dns.set("_better-auth-token-"+providerID+"."+domain, tok)
+	e.dns.Set("_better-auth-token-"+providerID+"."+domain, tok)
 	if r := c.Post("/sso/verify-domain", map[string]any{"providerId": providerID}); r.StatusCode != http.StatusNoContent {
 		e.t.Fatalf("verify: %d %s", r.StatusCode, r.Body)
 	}

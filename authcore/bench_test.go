@@ -18,7 +18,7 @@ import (
 
 // benchEngine is an engine over a bbolt file holding n sessions (of n/10 users), loaded in
 // one transaction (D17). It returns the engine and a request carrying one session's cookie.
-func benchEngine(b *testing.B, n int, edit func(*authcore.Config)) (*authcore.Engine, *http.Request) {
+func benchEngine(b *testing.B, n int, edit func(*authcore.Config), opts ...authcore.Option) (*authcore.Engine, *http.Request) {
 	b.Helper()
 	st, err := bolt.Open(filepath.Join(b.TempDir(), "bench.db"), nil)
 	if err != nil {
@@ -30,8 +30,8 @@ func benchEngine(b *testing.B, n int, edit func(*authcore.Config)) (*authcore.En
 		edit(&cfg)
 	}
 	clock := authcoretest.NewClock()
-	e, err := authcore.New(cfg, authcore.WithStore(st), authcore.WithClock(clock),
-		authcore.WithPasswordHasher(password.NewArgon2id(authcoretest.CheapArgon2(), 0, rand.Reader)))
+	e, err := authcore.New(cfg, append([]authcore.Option{authcore.WithStore(st), authcore.WithClock(clock),
+		authcore.WithPasswordHasher(password.NewArgon2id(authcoretest.CheapArgon2(), 0, rand.Reader))}, opts...)...)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -100,9 +100,30 @@ func BenchmarkValidateSessionStorage(b *testing.B) {
 	}
 }
 
+// BenchmarkValidateSessionStorageMetered is BenchmarkValidateSessionStorage with a metrics
+// sink, so every storage call is timed: the overhead of the storage-latency histogram.
+func BenchmarkValidateSessionStorageMetered(b *testing.B) {
+	e, req := benchEngine(b, 100000, func(c *authcore.Config) { c.Session.CacheTTL = -1 }, authcore.WithMetrics(&countingMetrics{}))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		p, err := e.Authenticate(req)
+		if err != nil || p == nil {
+			b.Fatalf("authenticate: %v %v", p, err)
+		}
+	}
+}
+
 // BenchmarkValidateSessionCached is the same check answered by the in-process cache.
-func BenchmarkValidateSessionCached(b *testing.B) {
-	e, req := benchEngine(b, 100000, nil)
+func BenchmarkValidateSessionCached(b *testing.B) { benchCached(b) }
+
+// BenchmarkValidateSessionCachedMetered is the cached check with a metrics sink.
+func BenchmarkValidateSessionCachedMetered(b *testing.B) {
+	benchCached(b, authcore.WithMetrics(&countingMetrics{}))
+}
+
+func benchCached(b *testing.B, opts ...authcore.Option) {
+	e, req := benchEngine(b, 100000, nil, opts...)
 	if p, err := e.Authenticate(req); err != nil || p == nil {
 		b.Fatalf("warm-up: %v %v", p, err)
 	}

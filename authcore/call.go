@@ -24,6 +24,8 @@ type Call struct {
 	// NewSession is the session a sign-in created during this call, if any.
 	NewSession *Session
 
+	signInReported bool // Call.SignIn ran and reported its outcome to the metrics
+
 	engine  *Engine
 	header  http.Header
 	cookies []setCookie

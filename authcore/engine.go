@@ -47,6 +47,8 @@ type Engine struct {
 	stored   *ratelimit.Stored // the database limiter, when RateLimit.Storage is "database"
 	keyFP    uint64
 	jobs     *jobQueue
+	metrics  Metrics
+	metered  bool // a metrics sink was configured (WithMetrics)
 
 	reg      *registry
 	static   map[string]*Endpoint // "GET /ok"
@@ -78,6 +80,7 @@ type options struct {
 	failures ratelimit.Store
 	cache    *SessionCache
 	shared   bool
+	metrics  Metrics
 }
 
 // WithStore sets the storage the engine binds its assembled schema to. Required.
@@ -205,6 +208,11 @@ func New(cfg Config, opts ...Option) (*Engine, error) {
 		static:   map[string]*Endpoint{},
 		disabled: map[string]bool{},
 		shared:   o.shared,
+		metrics:  o.metrics,
+		metered:  o.metrics != nil,
+	}
+	if e.metrics == nil {
+		e.metrics = NopMetrics{}
 	}
 	if cfg.Session.NewDeviceEmail && o.mailer == nil {
 		o.log.Warn("session.new_device_email is on but no mailer is configured; new devices are not checked")
@@ -239,7 +247,11 @@ func New(cfg Config, opts ...Option) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("authcore: binding storage: %w", err)
 	}
-	e.store = &genAdapter{Adapter: raw, scoped: e.reg.userScoped, cache: e.cache}
+	timed := raw
+	if e.metered {
+		timed = timedAdapter{Adapter: raw, m: e.metrics}
+	}
+	e.store = &genAdapter{Adapter: timed, scoped: e.reg.userScoped, cache: e.cache}
 	e.useStoredLimits(raw)
 	e.freeze()
 

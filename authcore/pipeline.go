@@ -51,6 +51,7 @@ func (e *Engine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c := &Call{Request: r, Endpoint: ep, Route: ep.Path, Params: params, engine: e, header: http.Header{}}
 	resp, err := e.run(c)
+	e.signInFailureMetric(c, err)
 	var intr *Interrupt
 	if errors.As(err, &intr) { // from a middleware or an after hook
 		resp, err = intr.Response, nil
@@ -354,6 +355,7 @@ func (e *Engine) rateLimit(c *Call) error {
 	if ok {
 		return nil
 	}
+	e.metrics.RateLimited("ip")
 	return tooManyRequests(retry)
 }
 
@@ -364,6 +366,7 @@ func (e *Engine) Limit(key string, rule ratelimit.Rule) error {
 	if ok {
 		return nil
 	}
+	e.metrics.RateLimited("limit")
 	return tooManyRequests(retry)
 }
 

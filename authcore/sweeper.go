@@ -12,6 +12,7 @@ import (
 func (e *Engine) sweepLoop(ctx context.Context) {
 	t := time.NewTicker(e.cfg.SweepInterval)
 	defer t.Stop()
+	e.reportActiveSessions(ctx) // the gauge has a value before the first sweep
 	for {
 		select {
 		case <-ctx.Done():
@@ -25,7 +26,7 @@ func (e *Engine) sweepLoop(ctx context.Context) {
 }
 
 // Sweep deletes expired sessions (sliding or absolute expiry) and verification rows now, and
-// returns how many rows went.
+// returns how many rows went. With a metrics sink it then counts the active sessions.
 func (e *Engine) Sweep(ctx context.Context) (int, error) {
 	now := e.clock.Now()
 	n1, err := e.store.DeleteMany(ctx, ModelSession, storage.Or(
@@ -40,5 +41,6 @@ func (e *Engine) Sweep(ctx context.Context) (int, error) {
 		return n1 + n2, err
 	}
 	n3, err := e.sweepStoredLimits(ctx, now)
+	e.reportActiveSessions(ctx)
 	return n1 + n2 + n3, err
 }

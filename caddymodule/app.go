@@ -238,7 +238,12 @@ func (a *App) Provision(ctx caddy.Context) error {
 			a.logger.Warn("rate_limit storage memory on a shared database: every node counts on its own, so limits and lock-outs multiply by the number of nodes")
 		}
 	}
+	m := gatehouseMetrics()
+	if err := m.register(ctx.GetMetricsRegistry()); err != nil {
+		return fmt.Errorf("registering metrics: %w", err)
+	}
 	a.engine, err = authcore.New(cfg, append(deliveryOpts,
+		authcore.WithMetrics(m),
 		authcore.WithStore(store.Store()),
 		authcore.WithLogger(slog.New(zapslog.NewHandler(a.logger.Core()))),
 		authcore.WithClientIP(clientIP),

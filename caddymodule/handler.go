@@ -64,6 +64,7 @@ type Handler struct {
 	identity    *identityJWT
 	logger      *zap.Logger
 	loginOrigin string // login_url's origin when it is absolute
+	metrics     *promMetrics
 }
 
 // VerifyConfig configures the forward_auth verify endpoint (D4).
@@ -94,6 +95,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 func (h *Handler) provision(ctx caddy.Context, eng *authcore.Engine, logger *zap.Logger) error {
 	var err error
 	h.engine, h.logger = eng, logger
+	h.metrics = gatehouseMetrics()
 	h.basePath = h.engine.Config().BasePath
 	if h.HeaderPrefix == "" {
 		h.HeaderPrefix = "X-Auth-"
@@ -184,22 +186,29 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	}
 	p, err := h.engine.Authenticate(r)
 	if err != nil {
+		h.metrics.decision(ruleCredential, credentialResult(err))
 		return h.deny(w, r, h.failClosed(err))
 	}
 	rules, err := h.rules.decide(r, clean)
 	if err != nil {
+		h.metrics.decision(ruleNone, decisionError)
 		return h.deny(w, r, h.failClosed(err))
 	}
 	v, err := judge(r, h.engine, clean, rules, p)
+	kind := decidingKind(rules)
 	if err != nil {
+		h.metrics.decision(kind, decisionError)
 		return h.deny(w, r, h.failClosed(err))
 	}
 	switch v {
 	case unauthenticated:
+		h.metrics.decision(kind, decisionUnauthenticated)
 		return h.unauthenticated(w, r)
 	case forbidden:
+		h.metrics.decision(kind, decisionForbidden)
 		return h.deny(w, r, &authcore.Error{Status: http.StatusForbidden, Code: "FORBIDDEN", Message: "Forbidden"})
 	}
+	h.metrics.decision(kind, decisionAllow)
 	repl, _ := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 	h.setIdentity(r, repl, p)
 	if h.identity != nil && p != nil {
@@ -218,6 +227,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		gw.setCookie = line
 	}
 	return next.ServeHTTP(gw, r)
+}
+
+// credentialResult is the decision label of a credential an authenticator refused: rejected
+// for an answer to the client (401, 403, 429), error for a technical failure.
+func credentialResult(err error) int {
+	var ae *authcore.Error
+	if errors.As(err, &ae) && ae.Status < 500 {
+		return decisionRejected
+	}
+	return decisionError
 }
 
 // portalID is the hosted portal's plugin ID (plugins/portal).

@@ -219,12 +219,16 @@ func (p *Plugin) verify(ctx context.Context, key string, want map[string][]strin
 			if !ok {
 				err := retryError(http.StatusTooManyRequests, "RATE_LIMITED", ErrRateLimitExceeded.Message, retry)
 				err.Details = map[string]any{"tryAgainIn": retry.Milliseconds()}
+				p.engine.Metrics().RateLimited("api_key")
 				return nil, err
 			}
 		}
 	}
 	if rec.Has(FieldRemaining) {
 		if err := p.consume(ctx, rec.ID(), now); err != nil {
+			if ae, ok := err.(*authcore.Error); ok && ae.Code == ErrUsageExceeded.Code {
+				p.engine.Metrics().APIKeyQuotaRejected()
+			}
 			return nil, err
 		}
 	}

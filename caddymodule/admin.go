@@ -59,6 +59,7 @@ const (
 //	GET    /gatehouse/api-keys?user={user}           {"apiKeys": [...]}
 //	PATCH  /gatehouse/api-keys/{id}                  {fields to change} → key
 //	DELETE /gatehouse/api-keys/{id}                  {"revoked": 1, "id"}
+//	POST   /gatehouse/secret/reencrypt               stored ciphertexts of previous_secrets → the current secret (admin_secret.go)
 //	GET    /gatehouse/backup                         the bbolt file, consistent (admin_backup.go); 501 on PostgreSQL
 //
 // The api-key routes need the api-key plugin (404 otherwise); admin_apikeys.go describes them.
@@ -225,6 +226,11 @@ func (a *AdminAPI) serveHTTP(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		return q.revokeSession(parts[1])
+	case len(parts) == 2 && parts[0] == "secret" && parts[1] == "reencrypt":
+		if err := q.allow(http.MethodPost); err != nil {
+			return err
+		}
+		return q.reencrypt()
 	}
 	return apiErr(http.StatusNotFound, "unknown gatehouse admin endpoint %s", r.URL.Path)
 }

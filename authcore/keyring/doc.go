@@ -24,6 +24,6 @@
 // rotation tries the right secret only. Removing the prefix leaves exactly the bare-hex value
 // Better Auth decrypts with that secret. [Keyring.Decrypt] also reads Better Auth's
 // "$ba$<version>$<hex>" and bare-hex values, trying every secret, current first.
-// `gatehouse secret rotate` re-encrypts whatever [Keyring.NeedsReencrypt] reports before an
+// `gatehouse secret reencrypt` re-encrypts whatever [Keyring.NeedsReencrypt] reports before an
 // old secret is dropped.
 package keyring

@@ -58,7 +58,7 @@ func (k *Keyring) Decrypt(s string) ([]byte, error) {
 }
 
 // NeedsReencrypt reports whether s does not decrypt with the current secret: it was made with
-// a previous one, or is corrupt (then Decrypt reports why). `gatehouse secret rotate`
+// a previous one, or is corrupt (then Decrypt reports why). `gatehouse secret reencrypt`
 // re-encrypts such values before an old secret is dropped.
 func (k *Keyring) NeedsReencrypt(s string) bool {
 	_, i, err := k.open(s)

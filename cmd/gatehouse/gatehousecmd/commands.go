@@ -22,6 +22,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
 
+	"github.com/gatehouse-auth/gatehouse/authcore"
 	"github.com/gatehouse-auth/gatehouse/caddymodule"
 )
 
@@ -118,13 +119,21 @@ The admin endpoint is found as for 'gatehouse user'.
 	})
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "secret",
-		Usage: "generate",
-		Short: "Generates a Gatehouse secret",
+		Usage: "<generate|reencrypt> [--address <addr> | --config <path> [--adapter <name>]] [--json]",
+		Short: "Generates a Gatehouse secret; moves stored data to the current one",
 		Long: `
   gatehouse secret generate
+  gatehouse secret reencrypt
 
-Prints a new random secret (48 random bytes, base64url) for the 'secret' and
-'previous_secrets' options of the gatehouse block. Works offline.
+generate prints a new random secret (48 random bytes, base64url) for the
+'secret' and 'previous_secrets' options of the gatehouse block. Works offline.
+
+reencrypt asks a running server to re-encrypt, with its current secret, every
+stored value a secret in previous_secrets encrypted (two-factor secrets and
+backup codes, OAuth tokens, JWT signing keys, SSO client secrets). Run it
+after the new secret is live (on every node) and before an old secret is
+removed from previous_secrets; it is safe to run again. The admin endpoint is
+found as for 'gatehouse user'.
 `,
 		CobraFunc: secretCommand,
 	})
@@ -827,8 +836,49 @@ func secretCommand(cmd *cobra.Command) {
 			return err
 		},
 	}
-	parent(cmd, generate)
+	reencrypt := &cobra.Command{
+		Use:   "reencrypt",
+		Short: "Re-encrypts stored data made with a previous secret under the current one",
+		Args:  cobra.NoArgs,
+	}
+	adminFlags(reencrypt)
+	reencrypt.RunE = func(cmd *cobra.Command, _ []string) error {
+		c, err := newAdminClient(cmd)
+		if err != nil {
+			return err
+		}
+		asJSON, _ := cmd.Flags().GetBool("json")
+		// A whole store is read: far longer than one admin call may take.
+		c.http.Timeout = reencryptTimeout
+		ctx, cancel := context.WithTimeout(cmd.Context(), reencryptTimeout)
+		defer cancel()
+		out := &output{w: cmd.OutOrStdout(), json: asJSON}
+		return call(ctx, c, out, http.MethodPost, caddymodule.AdminPrefix+"secret/reencrypt", nil, nil, func(rep authcore.ReencryptReport) error {
+			records := 0
+			var rows [][]string
+			for _, m := range rep.Models {
+				records += m.Updated
+				if m.Resealed+m.Undecryptable+m.Changed > 0 {
+					rows = append(rows, []string{m.Model, strconv.Itoa(m.Scanned), strconv.Itoa(m.Resealed), strconv.Itoa(m.Undecryptable), strconv.Itoa(m.Changed)})
+				}
+			}
+			out.linef("Re-encrypted %d values in %d records with the current secret.", rep.Resealed, records)
+			if len(rows) > 0 {
+				if err := out.table([]string{"MODEL", "RECORDS", "RE-ENCRYPTED", "UNDECRYPTABLE", "CHANGED MEANWHILE"}, rows); err != nil {
+					return err
+				}
+			}
+			if rep.Undecryptable > 0 {
+				return fmt.Errorf("%d values name a previous secret but do not decrypt with it (corrupt, or made with a different secret of the same id): they were left as they are", rep.Undecryptable)
+			}
+			return nil
+		})
+	}
+	parent(cmd, generate, reencrypt)
 }
+
+// reencryptTimeout bounds `gatehouse secret reencrypt`, which reads every record.
+const reencryptTimeout = time.Hour
 
 // --- version / modules ---
 

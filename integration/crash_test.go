@@ -624,6 +624,12 @@ func (v *crashVerifier) keys(up *quotaUpstream) {
 		}
 	}
 	keys := v.w.led.keys
+	var quota, hits, remaining int64
+	for _, k := range keys {
+		quota, hits, remaining = quota+k.quota, hits+up.hits(k.id), remaining+stored[k.id]
+	}
+	v.t.Logf("API keys after the crashes: quota %d in all, %d requests reached the upstream, %d remain, %d were leased and lost with a crash (under-served)",
+		quota, hits, remaining, quota-hits-remaining)
 	v.parallel("API keys", len(keys), func(i int) string {
 		k := keys[i]
 		rem, ok := stored[k.id]

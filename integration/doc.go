@@ -2,5 +2,7 @@
 // on loopback ports with a Caddyfile, and driven over HTTP, through its CLI, by the
 // official better-auth JavaScript client (interop/), and by headless Chromium
 // (browser_test.go; screenshots in test-output/screenshots/). Every server and browser a
-// test starts is stopped by the test.
+// test starts is stopped by the test. crash_test.go kills the binary with SIGKILL dozens of
+// times under mixed writes and checks that every answered write survived
+// (GATEHOUSE_CRASH_SEED=<n> repeats a run).
 package integration

@@ -3,4 +3,10 @@
 // official better-auth JavaScript client (interop/), and by headless Chromium
 // (browser_test.go; screenshots in test-output/screenshots/). Every server and browser a
 // test starts is stopped by the test.
+//
+// TestSoak (soak_test.go) is a bounded load test of the binary: a fixed mix of sign-ins,
+// session checks, API-key traffic, sign-outs, revocations and sign-ups for GATEHOUSE_SOAK
+// (default 90 s), failing on any unexpected answer and on goroutine or heap growth; it logs
+// latency percentiles per operation (and writes them to GATEHOUSE_SOAK_REPORT). bench/soak.sh
+// runs it for minutes.
 package integration

@@ -50,11 +50,11 @@ func TestSoak(t *testing.T) {
 	warmup := min(soakWarmup, total/4)
 
 	s := startSoak(t)
-	testGoroutines := runtime.NumGoroutine()
-
-	t.Logf("warm-up %s, %d workers", warmup, soakWorkers)
+	t.Logf("warm-up %s, %d workers, load average %s", warmup, soakWorkers, loadAverage())
 	s.run(warmup)
 	base := s.quiesce(0)
+	s.saveHeapProfile("heap-baseline")
+	testGoroutines := runtime.NumGoroutine() // with the load's connections closed, as at the end
 	t.Logf("baseline: %s", base)
 
 	s.stats = newOpStats() // only the measured phase is reported
@@ -62,6 +62,7 @@ func TestSoak(t *testing.T) {
 	s.run(total - warmup)
 	elapsed := time.Since(start)
 	end := s.quiesce(base.Goroutines + soakGoroutineSlack)
+	s.saveHeapProfile("heap-end")
 	t.Logf("end:      %s", end)
 
 	s.report(elapsed, base, end)
@@ -106,8 +107,9 @@ const (
 	soakSessionCap     = 4                      // live sessions a worker holds at most
 	soakSignUpEvery    = 500 * time.Millisecond // sign-ups, all workers together
 	soakGoroutineSlack = 10
-	soakQuota          = 250 // requests the quota key may make: more than one lease (100 on bbolt)
-	soakRateMax        = 5   // the rate-limited key: soakRateMax per soakRateWindow
+	soakOverrun        = time.Minute // how long requests may run past a phase's end
+	soakQuota          = 250         // requests the quota key may make: more than one lease (100 on bbolt)
+	soakRateMax        = 5           // the rate-limited key: soakRateMax per soakRateWindow
 	soakRateWindow     = time.Second
 	soakPassword       = "correct horse battery staple"
 )
@@ -141,7 +143,8 @@ type soak struct {
 	keys     []*soakKey
 	owner    string // the keys' owner's user id
 
-	loadStart  time.Time // the first request of the load
+	loadStart  time.Time       // the first request of the load
+	hardStop   context.Context // every request is cancelled when this is done
 	nextSignUp atomic.Int64
 	signUps    atomic.Int64
 
@@ -257,10 +260,15 @@ func (s *soak) serveUpstream(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintf(w, "upstream %s %s %s", user, method, keyID)
 }
 
-// run lets every worker loop through the mix for d, then waits for them all.
+// run lets every worker loop through the mix for d, then waits for them all. Requests still
+// running soakOverrun after d are cancelled (an error), so a run ends by itself even if the
+// server stops answering.
 func (s *soak) run(d time.Duration) {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
+	hard, cancelHard := context.WithTimeout(context.Background(), d+soakOverrun)
+	defer cancelHard()
+	s.hardStop = hard
 	var wg sync.WaitGroup
 	for _, w := range s.workers {
 		wg.Go(func() {
@@ -553,6 +561,9 @@ func (s *soak) do(kind string, req *http.Request, cookie string) (int, string, s
 	if cookie != "" {
 		req.Header.Set("Cookie", cookie)
 	}
+	if s.hardStop != nil {
+		req = req.WithContext(s.hardStop)
+	}
 	start := time.Now()
 	resp, err := s.client.Do(req)
 	if err != nil {
@@ -619,18 +630,50 @@ func (s *soak) report(elapsed time.Duration, base, end procResources) {
 		t.Logf("%-24s %8d %8.1f %9s %9s %9s %9s  %v", r.Kind, r.Count, r.PerSec, r.P50.Round(time.Microsecond),
 			r.P90.Round(time.Microsecond), r.P99.Round(time.Microsecond), r.Max.Round(time.Microsecond), r.Statuses)
 	}
-	t.Logf("all requests: %d, %.1f per second", all, float64(all)/elapsed.Seconds())
+	t.Logf("all requests: %d, %.1f per second; load average %s", all, float64(all)/elapsed.Seconds(), loadAverage())
 	path := os.Getenv("GATEHOUSE_SOAK_REPORT")
 	if path == "" {
 		return
 	}
 	b, _ := json.MarshalIndent(map[string]any{
-		"measured_seconds": elapsed.Seconds(), "workers": soakWorkers, "race": raceEnabled,
+		"measured_seconds": elapsed.Seconds(), "workers": soakWorkers, "race": raceEnabled, "load_average_end": loadAverage(),
 		"operations": rows, "baseline": base, "end": end,
 	}, "", "  ")
 	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
 		t.Errorf("writing the report: %v", err)
 	}
+}
+
+// saveHeapProfile writes the server's heap profile (after a GC) next to the report, when one
+// is asked for: `go tool pprof -base <report>.heap-baseline.pb.gz <report>.heap-end.pb.gz`
+// shows what grew.
+func (s *soak) saveHeapProfile(name string) {
+	path := os.Getenv("GATEHOUSE_SOAK_REPORT")
+	if path == "" {
+		return
+	}
+	resp, err := http.Get("http://" + s.srv.Admin + "/debug/pprof/heap?gc=1")
+	if err != nil {
+		s.t.Errorf("heap profile: %v", err)
+		return
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err == nil {
+		err = os.WriteFile(strings.TrimSuffix(path, ".json")+"."+name+".pb.gz", b, 0o644)
+	}
+	if err != nil {
+		s.t.Errorf("heap profile: %v", err)
+	}
+}
+
+// loadAverage is the machine's 1, 5 and 15 minute load average, for the report.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	return strings.Join(strings.Fields(string(b))[:3], " ")
 }
 
 // waitGoroutines waits (up to 10 s) until this process runs at most n goroutines and

@@ -78,17 +78,20 @@ func TestSoak(t *testing.T) {
 	//   - goroutines: a leak of one per request, per session or per key would add thousands;
 	//     the slack covers background goroutines that come and go (the sweeper's, the
 	//     runtime's) without masking that.
-	//   - live heap: the state that legitimately grows is small — users signed up at
-	//     soakSignUpEvery, bbolt's freelist and caches sized by the data — and bounded by 8 MiB
-	//     over a 5-minute run; the 1.5× factor absorbs heap profile noise. A leak of even 1 KB
-	//     per request (hundreds of thousands of requests) exceeds it.
+	//   - live heap: what legitimately grows is small — users signed up at soakSignUpEvery,
+	//     bbolt's freelist — and the session cache holds only the last ~20 s of sessions
+	//     (it drops dead entries every 10 s): +0.3 MiB over 5 minutes here (see
+	//     bench/README.md). 4 MiB + 25 % leaves room for that and for GC timing, and still
+	//     catches 100 bytes kept per request in a 5-minute run (≈ 150k requests), or the
+	//     session cache keeping every session ever presented (≈ 2 KB each: +6 MiB in 5
+	//     minutes before it was fixed).
 	//   - RSS is reported, and only bounded loosely: the runtime returns freed memory to the OS
 	//     lazily, and argon2id (19 MiB per hash, several at once) makes the peak, which the
 	//     warm-up already reached.
 	if end.Goroutines > base.Goroutines+soakGoroutineSlack {
 		t.Errorf("server goroutines: %d at the end, %d at the baseline (slack %d)", end.Goroutines, base.Goroutines, soakGoroutineSlack)
 	}
-	if limit := base.HeapAlloc*3/2 + 8<<20; end.HeapAlloc > limit {
+	if limit := base.HeapAlloc*5/4 + 4<<20; end.HeapAlloc > limit {
 		t.Errorf("server live heap after GC: %s at the end, %s at the baseline (bound %s)", mib(end.HeapAlloc), mib(base.HeapAlloc), mib(limit))
 	}
 	if limit := base.RSS*2 + 128<<20; end.RSS > limit {

@@ -19,10 +19,11 @@ import (
 //
 // One SessionCache may be shared by successive engines (Caddy config reloads, D15).
 type SessionCache struct {
-	seed   maphash.Seed
-	max    int
-	shards [cacheShards]cacheShard
-	gens   [genStripes]atomic.Uint64
+	seed    maphash.Seed
+	max     int
+	shards  [cacheShards]cacheShard
+	gens    [genStripes]atomic.Uint64
+	sweepAt atomic.Int64 // Unix ns: the first put after it drops every dead entry
 }
 
 const (
@@ -30,6 +31,13 @@ const (
 	// genStripes generation counters are shared by user ids hashing alike: a bump may
 	// invalidate an unrelated user's entry (harmless) and never misses one.
 	genStripes = 4096
+	// cacheSweepEvery is how often a put clears the cache of entries that can never be
+	// served again (past their deadline, or of a user whose generation moved on). Without
+	// it they stay until their shard is full, so the cache grows with every session ever
+	// presented (revoked, signed out, expired) up to max — about 2 KB an entry, some
+	// 200 MiB at the default 100000 — which the soak test (integration/soak_test.go) saw as
+	// steady heap growth. A sweep visits every entry once, shard by shard.
+	cacheSweepEvery = 10 * time.Second
 )
 
 type cacheShard struct {
@@ -86,7 +94,10 @@ func (c *SessionCache) get(key string, fp uint64, now time.Time) (*Session, bool
 	return e.s, true
 }
 
-func (c *SessionCache) put(key string, fp uint64, s *Session, gen uint64, until time.Time) {
+func (c *SessionCache) put(key string, fp uint64, s *Session, gen uint64, now, until time.Time) {
+	if at := c.sweepAt.Load(); now.UnixNano() >= at && c.sweepAt.CompareAndSwap(at, now.Add(cacheSweepEvery).UnixNano()) {
+		c.sweep(now)
+	}
 	sh := c.shard(key)
 	sh.mu.Lock()
 	if len(sh.m) >= c.max/cacheShards {
@@ -101,6 +112,20 @@ func (c *SessionCache) put(key string, fp uint64, s *Session, gen uint64, until 
 	}
 	sh.m[key] = cacheEntry{s: s, fp: fp, gen: gen, until: until, stripe: c.stripe(s.UserID())}
 	sh.mu.Unlock()
+}
+
+// sweep drops every entry get would no longer serve at now.
+func (c *SessionCache) sweep(now time.Time) {
+	for i := range c.shards {
+		sh := &c.shards[i]
+		sh.mu.Lock()
+		for k, e := range sh.m {
+			if !now.Before(e.until) || c.gens[e.stripe].Load() != e.gen {
+				delete(sh.m, k)
+			}
+		}
+		sh.mu.Unlock()
+	}
 }
 
 // Len returns the number of cached entries.

@@ -439,6 +439,50 @@ func TestSharedCacheAcrossSecrets(t *testing.T) {
 	}
 }
 
+// Entries that can never be served again — of a signed-out session, past their deadline —
+// are dropped by the first put 10 s after the last sweep, not kept until the cache is full.
+func TestCacheDropsDeadEntries(t *testing.T) {
+	cache := authcore.NewSessionCache(100000)
+	h := authcoretest.New(t,
+		authcoretest.WithConfig(func(c *authcore.Config) { c.Session.CacheTTL = time.Hour }),
+		authcoretest.WithEngineOptions(authcore.WithSessionCache(cache)))
+	var clients []*authcoretest.Client
+	cached := func(i int) {
+		t.Helper()
+		if gwAuthenticate(t, h, clients[i].CookieValue(sessionCookie)) == nil {
+			t.Fatalf("session %d: no principal", i)
+		}
+	}
+	signUp := func() {
+		c, _ := h.SignUp("User", fmt.Sprintf("user%d@example.com", len(clients)), inpPassword)
+		clients = append(clients, c)
+		cached(len(clients) - 1)
+	}
+	for range 5 {
+		signUp()
+	}
+	for _, c := range clients[:2] {
+		if r := c.Post("/sign-out", nil); r.StatusCode != http.StatusOK {
+			t.Fatalf("sign-out: %d %s", r.StatusCode, r.Body)
+		}
+	}
+	signUp() // within 10 s of the first put's sweep: nothing dropped yet
+	if n := cache.Len(); n != 6 {
+		t.Fatalf("%d entries before a sweep is due, want 6", n)
+	}
+	h.Clock.Advance(11 * time.Second)
+	signUp() // sweeps: the two signed-out sessions go
+	if n := cache.Len(); n != 5 {
+		t.Fatalf("%d entries after the sweep, want 5 (2 signed out of 7)", n)
+	}
+	cached(2) // the live ones are still served
+	h.Clock.Advance(2 * time.Hour)
+	signUp() // every earlier entry is past its deadline
+	if n := cache.Len(); n != 1 {
+		t.Fatalf("%d entries once all but the newest expired, want 1", n)
+	}
+}
+
 func TestCachedSessionExpires(t *testing.T) {
 	h, st := countingHarness(t, authcoretest.WithConfig(func(c *authcore.Config) {
 		c.Session.ExpiresIn = time.Hour

@@ -89,7 +89,8 @@
 // (session token), Authorization: Bearer (JWT), the API-key header. Every authenticator
 // runs; credentials naming different principals get 401. Verified sessions are served from
 // an in-process cache whose entries die at once when their user's rows change on this node
-// ([SessionCache]).
+// ([SessionCache]); dead entries (revoked, signed out, expired) are dropped every 10 s, so
+// its memory follows the sessions in use rather than every session ever presented.
 //
 // # Storage
 //

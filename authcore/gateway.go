@@ -225,10 +225,11 @@ func (e *Engine) sessionForCache(ctx context.Context, key, token string) (*Sessi
 		return nil, nil
 	}
 	s := &Session{Session: rec, User: user, Token: token}
-	until := e.clock.Now().Add(e.cfg.Session.CacheTTL)
+	now := e.clock.Now()
+	until := now.Add(e.cfg.Session.CacheTTL)
 	if exp := rec.Time("expiresAt"); exp.Before(until) {
 		until = exp
 	}
-	e.cache.put(key, e.keyFP, s, gen, until)
+	e.cache.put(key, e.keyFP, s, gen, now, until)
 	return s, nil
 }

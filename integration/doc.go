@@ -5,4 +5,10 @@
 // test starts is stopped by the test. crash_test.go kills the binary with SIGKILL dozens of
 // times under mixed writes and checks that every answered write survived
 // (GATEHOUSE_CRASH_SEED=<n> repeats a run).
+//
+// TestSoak (soak_test.go) is a bounded load test of the binary: a fixed mix of sign-ins,
+// session checks, API-key traffic, sign-outs, revocations and sign-ups for GATEHOUSE_SOAK
+// (default 90 s), failing on any unexpected answer and on goroutine or heap growth; it logs
+// latency percentiles per operation (and writes them to GATEHOUSE_SOAK_REPORT). bench/soak.sh
+// runs it for minutes.
 package integration

@@ -160,7 +160,14 @@ func (e *Engine) Audit(ctx context.Context, ev AuditEvent) {
 		ev.Result = AuditSuccess
 	}
 	ev.UserAgent = truncateUTF8(ev.UserAgent, maxAuditUserAgent)
-	e.auditLog.LogAttrs(ctx, slog.LevelInfo, "audit", auditAttrs(ev)...)
+	if h := e.auditLog.Handler(); h.Enabled(ctx, slog.LevelInfo) {
+		// The record carries the event's time (the injected clock), as the stored row does.
+		r := slog.NewRecord(ev.Time, slog.LevelInfo, "audit", 0)
+		r.AddAttrs(auditAttrs(ev)...)
+		if err := h.Handle(ctx, r); err != nil {
+			e.log.Error("writing audit event failed", "type", ev.Type, "id", ev.ID, "error", err.Error())
+		}
+	}
 	if !e.cfg.Audit.Store {
 		return
 	}
@@ -279,6 +286,7 @@ type callAudit struct {
 	failed  string   // AuditFailed: the code of a failure answered as a redirect
 	details map[string]string
 	signIn  *signInRecord // Call.SignIn ran
+	attempt *signInRecord // AuditSignInAttempt: a sign-in step outside /sign-in/*
 }
 
 // signInRecord is the outcome of Call.SignIn, for the metrics and the audit log.
@@ -289,8 +297,15 @@ type signInRecord struct {
 }
 
 // AuditAs sets the type of the call's audit event, replacing the endpoint's [Endpoint.Audit]
-// (for an endpoint whose event depends on what it did: a callback that links an account).
-func (c *Call) AuditAs(typ string) { c.audit.typ = typ }
+// (for an endpoint whose event depends on what it did: a verification that completes an
+// enrolment). Call it before the handler replaces the session: the actor is the call's
+// session at that moment.
+func (c *Call) AuditAs(typ string) {
+	c.audit.typ = typ
+	if c.audit.actor == nil {
+		c.audit.actor, _ = c.Session()
+	}
+}
 
 // AuditSubject names the user the call's audit event acted upon, when not the caller (an
 // admin action's target, the user whose password a reset token set).
@@ -299,6 +314,13 @@ func (c *Call) AuditSubject(userID string) { c.audit.subject = userID }
 // AuditFailed marks the call's audit event failed with code, for a handler that answers a
 // failure as a success-shaped response (a redirect carrying ?error=CODE).
 func (c *Call) AuditFailed(code string) { c.audit.failed = code }
+
+// AuditSignInAttempt declares the call a step of userID's sign-in by method outside
+// /sign-in/* (a second factor completing a pending sign-in): when it fails without reaching
+// Call.SignIn, a sign_in.failure naming the user is recorded.
+func (c *Call) AuditSignInAttempt(method, userID string) {
+	c.audit.attempt = &signInRecord{method: method, userID: userID}
+}
 
 // AuditDetail adds a non-secret detail to the call's audit event (an API key's id, a
 // provider, an organization id). Never a password, token, code or key.
@@ -355,6 +377,10 @@ func (e *Engine) recordCallAudit(c *Call, err error) {
 			ev = result(ev, err)
 		}
 		e.Audit(ctx, ev)
+	} else if at := c.audit.attempt; at != nil && err != nil {
+		ev := base
+		ev.Type, ev.Method, ev.ActorID = AuditSignInFailure, at.method, at.userID
+		e.Audit(ctx, result(ev, err))
 	} else if method, ok := signInFailureMethod(c, err); ok {
 		ev := base
 		ev.Type, ev.Method = AuditSignInFailure, method

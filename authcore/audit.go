@@ -55,7 +55,8 @@ const (
 	AuditAdminRevokeSessions      = "admin.revoke_sessions"
 	AuditAdminImpersonate         = "admin.impersonate"
 	AuditAdminStopImpersonating   = "admin.stop_impersonating"
-	AuditAdminAPIKeyCreate        = "admin.api_key_create" // the admin API (gatehouse apikey CLI)
+	AuditAdminAPIKeyCreate        = "admin.api_key_create" // the Caddy admin API (gatehouse apikey CLI)
+	AuditAdminAPIKeyUpdate        = "admin.api_key_update"
 	AuditAdminAPIKeyDelete        = "admin.api_key_delete"
 	AuditOrganizationCreate       = "organization.create"
 	AuditOrganizationDelete       = "organization.delete"

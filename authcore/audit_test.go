@@ -14,7 +14,11 @@ import (
 	"github.com/gatehouse-auth/gatehouse/authcore/authcoretest"
 	"github.com/gatehouse-auth/gatehouse/storage"
 	"github.com/gatehouse-auth/gatehouse/storage/memory"
+	"github.com/gatehouse-auth/gatehouse/storage/postgres"
+	"github.com/gatehouse-auth/gatehouse/storage/postgres/pgtest"
 )
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
 
 const (
 	auditPassword      = "Correct-Horse-Battery-41"
@@ -200,7 +204,19 @@ func storedAudit(f func(*authcore.Config)) authcoretest.Option {
 }
 
 func TestAuditStoredListAndRetention(t *testing.T) {
-	h := authcoretest.New(t, authcoretest.WithBolt(), storedAudit(func(c *authcore.Config) { c.Audit.Retention = 48 * time.Hour }))
+	t.Run("bolt", func(t *testing.T) { testAuditStoredListAndRetention(t, authcoretest.WithBolt()) })
+	t.Run("postgres", func(t *testing.T) {
+		st, err := postgres.Open(context.Background(), pgtest.DSN(t), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(st.Close)
+		testAuditStoredListAndRetention(t, authcoretest.WithEngineOptions(authcore.WithStore(st)))
+	})
+}
+
+func testAuditStoredListAndRetention(t *testing.T, store authcoretest.Option) {
+	h := authcoretest.New(t, store, storedAudit(func(c *authcore.Config) { c.Audit.Retention = 48 * time.Hour }))
 	_, body := h.SignUp("Ada", "ada@example.com", auditPassword)
 	ada := body["user"].(map[string]any)["id"].(string)
 	h.Clock.Advance(time.Hour)

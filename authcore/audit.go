@@ -352,7 +352,10 @@ func (e *Engine) recordCallAudit(c *Call, err error) {
 	if errors.As(err, &intr) {
 		err = nil
 	}
-	base := AuditEvent{IPAddress: c.ClientIP(), UserAgent: c.UserAgent(), Details: c.audit.details}
+	// Built only for calls that record something: most calls record nothing.
+	base := func() AuditEvent {
+		return AuditEvent{IPAddress: c.ClientIP(), UserAgent: c.UserAgent(), Details: c.audit.details}
+	}
 	result := func(ev AuditEvent, err error) AuditEvent {
 		ev.Result = AuditSuccess
 		if err != nil {
@@ -362,7 +365,7 @@ func (e *Engine) recordCallAudit(c *Call, err error) {
 	}
 	ctx := c.Context()
 	if si := c.audit.signIn; si != nil {
-		ev := base
+		ev := base()
 		ev.Type, ev.Method, ev.ActorID = AuditSignIn, si.method, si.userID
 		switch {
 		case errors.As(si.err, &intr):
@@ -379,11 +382,11 @@ func (e *Engine) recordCallAudit(c *Call, err error) {
 		}
 		e.Audit(ctx, ev)
 	} else if at := c.audit.attempt; at != nil && err != nil {
-		ev := base
+		ev := base()
 		ev.Type, ev.Method, ev.ActorID = AuditSignInFailure, at.method, at.userID
 		e.Audit(ctx, result(ev, err))
 	} else if method, ok := signInFailureMethod(c, err); ok {
-		ev := base
+		ev := base()
 		ev.Type, ev.Method = AuditSignInFailure, method
 		if email := strings.ToLower(c.Body.String("email")); email != "" && ValidEmail(email) {
 			// The attempted address, only when it is one: a password typed into the wrong
@@ -399,7 +402,7 @@ func (e *Engine) recordCallAudit(c *Call, err error) {
 	if typ == "" {
 		return
 	}
-	ev := base
+	ev := base()
 	ev.Type, ev.SubjectID = typ, c.audit.subject
 	if s := c.audit.actor; s != nil {
 		ev.ActorID, ev.SessionID = s.UserID(), s.ID()

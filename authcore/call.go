@@ -24,7 +24,7 @@ type Call struct {
 	// NewSession is the session a sign-in created during this call, if any.
 	NewSession *Session
 
-	signInReported bool // Call.SignIn ran and reported its outcome to the metrics
+	audit callAudit // what the call's audit events need (audit.go)
 
 	engine  *Engine
 	header  http.Header

@@ -38,6 +38,7 @@ type Config struct {
 	User              UserConfig
 	Account           AccountConfig
 	RateLimit         RateLimitConfig
+	Audit             AuditConfig
 	// Password selects the hashing parameters. Default: argon2id with OWASP parameters.
 	Password PasswordConfig
 	// Social lists the social sign-in providers and the account-linking rules (spec §6
@@ -230,6 +231,7 @@ func (c Config) withDefaults() Config {
 	if c.RateLimit.Storage == "" {
 		c.RateLimit.Storage = RateLimitMemory
 	}
+	def(&c.Audit.Retention, 90*24*time.Hour)
 	def(&c.SweepInterval, time.Hour)
 	if c.MaxBodyBytes == 0 {
 		c.MaxBodyBytes = 1 << 20
@@ -263,6 +265,9 @@ func (c Config) validate() error {
 		if r.Path == "" || r.Window <= 0 || r.Max <= 0 {
 			errs = append(errs, fmt.Errorf("rate_limit rule %q: window and max must be positive", r.Path))
 		}
+	}
+	if c.Audit.Retention < time.Hour {
+		errs = append(errs, fmt.Errorf("audit: retention %v must be at least 1h", c.Audit.Retention))
 	}
 	seen := map[string]bool{}
 	for i, p := range c.Social.Providers {

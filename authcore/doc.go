@@ -38,6 +38,26 @@
 //
 // Validation runs before the hooks so that hooks see typed, bounded input.
 //
+// # Audit log
+//
+// Security events (audit.go: the Audit* type list) are recorded from the pipeline, once per
+// answered request: [Call.SignIn] notes the sign-in it attempted (sign_in, or
+// sign_in.challenge when a second factor is asked, or sign_in.failure when a gate such as a
+// ban refused); a /sign-in/* request that failed without reaching it is a sign_in.failure
+// (the same decision the metrics use, signInFailureMethod); and an endpoint declaring
+// [Endpoint.Audit] records that event for every answer, success or failure with its error
+// code. The actor is the session the request arrived with (resolved before the handler, so
+// a sign-out or an impersonation still names it), with the administrator behind an
+// impersonation session; handlers add the subject and details ([Call.AuditSubject],
+// [Call.AuditDetail], [Call.AuditAs], [Call.AuditFailed]). A declared event concerning
+// nobody (no session, no subject) is dropped when it succeeded or answered 401. Each event
+// is one Info record "audit" on the audit logger ([WithAuditLogger]) with flat keys, and
+// with Audit.Store also a row of the auditEvent model, written on the background queue
+// (inline when the queue is full; a failed write is logged, never the request's failure)
+// and swept after Audit.Retention. [Engine.Audit] records events from outside the pipeline.
+// Events never carry secrets: ids, the client IP, a truncated User-Agent, the attempted
+// email of a failed sign-in when it is a valid address, and small strings.
+//
 // # Plugins
 //
 // A [Plugin] registers models, fields, endpoints, hooks, middlewares, rate-limit rules,

@@ -54,6 +54,11 @@ type Endpoint struct {
 	CrossSitePost bool
 	// NoStore adds Cache-Control: no-store and Pragma: no-cache (token-bearing responses).
 	NoStore bool
+	// Audit is the audit event type (an Audit* constant) the pipeline records for every
+	// answer of this endpoint: success, or failure with the error code. The actor is the
+	// session the request arrived with; handlers add the subject and details with
+	// Call.AuditSubject and Call.AuditDetail (audit.go).
+	Audit string
 
 	// OpenAPI metadata.
 	Summary     string

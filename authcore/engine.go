@@ -49,6 +49,7 @@ type Engine struct {
 	jobs     *jobQueue
 	metrics  Metrics
 	metered  bool // a metrics sink was configured (WithMetrics)
+	auditLog *slog.Logger
 
 	reg      *registry
 	static   map[string]*Endpoint // "GET /ok"
@@ -81,6 +82,7 @@ type options struct {
 	cache    *SessionCache
 	shared   bool
 	metrics  Metrics
+	audit    *slog.Logger
 }
 
 // WithStore sets the storage the engine binds its assembled schema to. Required.
@@ -210,6 +212,10 @@ func New(cfg Config, opts ...Option) (*Engine, error) {
 		shared:   o.shared,
 		metrics:  o.metrics,
 		metered:  o.metrics != nil,
+		auditLog: o.audit,
+	}
+	if e.auditLog == nil {
+		e.auditLog = o.log
 	}
 	if e.metrics == nil {
 		e.metrics = NopMetrics{}

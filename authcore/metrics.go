@@ -93,14 +93,24 @@ const TwoFactorMethod = "two-factor"
 // signInFailureMetric counts a /sign-in/* request that answered an error without reaching
 // Call.SignIn (wrong password, unknown user, bad code, 429, ...).
 func (e *Engine) signInFailureMetric(c *Call, err error) {
-	if err == nil || c.signInReported {
-		return
+	if method, ok := signInFailureMethod(c, err); ok {
+		e.metrics.SignIn(method, SignInFailure)
+	}
+}
+
+// signInFailureMethod decides whether a call is a failed sign-in that Call.SignIn did not
+// see — a /sign-in/<method> request answered an error without reaching it — for the
+// metrics and the audit log alike.
+func signInFailureMethod(c *Call, err error) (string, bool) {
+	var intr *Interrupt
+	if err == nil || errors.As(err, &intr) || c.audit.signIn != nil {
+		return "", false
 	}
 	method, ok := strings.CutPrefix(c.Route, "/sign-in/")
 	if !ok || method == "" || strings.ContainsAny(method, "/:") {
-		return
+		return "", false
 	}
-	e.metrics.SignIn(method, SignInFailure)
+	return method, true
 }
 
 // reportActiveSessions counts the unexpired sessions for the gauge; called by the sweeper

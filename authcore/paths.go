@@ -47,6 +47,9 @@ func (e *Engine) registerCore() error {
 	if err := e.registerStoredLimits(r); err != nil {
 		return err
 	}
+	if err := e.registerAuditModel(r); err != nil {
+		return err
+	}
 	if err := r.Errors(baseErrorCodes...); err != nil {
 		return err
 	}
@@ -71,7 +74,7 @@ var (
 
 func (e *Engine) coreEndpoints() []Endpoint {
 	return []Endpoint{
-		{Method: "POST", Path: PathSignUpEmail, Handler: e.signUpEmail, FormCSRF: true, AllowForm: true, UserFields: true,
+		{Method: "POST", Path: PathSignUpEmail, Audit: AuditSignUp, Handler: e.signUpEmail, FormCSRF: true, AllowForm: true, UserFields: true,
 			Body: []Param{String("name").Req(), String("email").Req(), String("password").Req().Len(1, 0),
 				String("image"), String("callbackURL"), Bool("rememberMe")},
 			Summary: "Sign up a user using email and password", Response: ObjectOf(map[string]any{"token": Nullable("string"), "user": ModelRef(ModelUser)}, "token", "user"), Tags: []string{"Default"},
@@ -83,17 +86,17 @@ func (e *Engine) coreEndpoints() []Endpoint {
 		{Method: "GET", Path: PathGetSession, Handler: e.getSession, NoStore: true,
 			Query:   []Param{Bool("disableCookieCache"), Bool("disableRefresh")},
 			Summary: "Get the current session", Response: Nullable(ObjectOf(map[string]any{"session": ModelRef(ModelSession), "user": ModelRef(ModelUser)}, "session", "user")), Tags: []string{"Default"}},
-		{Method: "POST", Path: PathSignOut, Handler: e.signOut, BodyOptional: true,
+		{Method: "POST", Path: PathSignOut, Audit: AuditSignOut, Handler: e.signOut, BodyOptional: true,
 			Body:    []Param{String("callbackURL"), Bool("disableRedirect"), String("state")},
 			Summary: "Sign out the current session", Response: respSuccess, Tags: []string{"Default"}},
 		{Method: "GET", Path: PathListSessions, Handler: e.listSessions, Auth: AuthFresh,
 			Summary: "List the user's active sessions", Response: ArrayOf(Extend(ModelRef(ModelSession), map[string]any{"deviceName": "string"}, "deviceName")), Tags: []string{"Default"}, Errors: []ErrorCode{CodeSessionNotFresh, CodeUnauthorized}},
-		{Method: "POST", Path: PathRevokeSession, Handler: e.revokeSession, Auth: AuthSensitive,
+		{Method: "POST", Path: PathRevokeSession, Audit: AuditSessionRevoke, Handler: e.revokeSession, Auth: AuthSensitive,
 			Body:    []Param{String("token").Req().Doc("a session token or the handle from list-sessions")},
 			Summary: "Revoke one of the user's sessions", Response: respStatus, Tags: []string{"Default"}},
-		{Method: "POST", Path: PathRevokeSessions, Handler: e.revokeSessions, Auth: AuthSensitive, BodyOptional: true,
+		{Method: "POST", Path: PathRevokeSessions, Audit: AuditSessionRevokeAll, Handler: e.revokeSessions, Auth: AuthSensitive, BodyOptional: true,
 			Summary: "Revoke all of the user's sessions", Response: respStatus, Tags: []string{"Default"}},
-		{Method: "POST", Path: PathRevokeOtherSessions, Handler: e.revokeOtherSessions, Auth: AuthSensitive, BodyOptional: true,
+		{Method: "POST", Path: PathRevokeOtherSessions, Audit: AuditSessionRevokeOthers, Handler: e.revokeOtherSessions, Auth: AuthSensitive, BodyOptional: true,
 			Summary: "Revoke every session but the current one", Response: respStatus, Tags: []string{"Default"}},
 		{Method: "POST", Path: PathUpdateUser, Handler: e.updateUser, Auth: AuthSession, UserFields: true,
 			Body:    []Param{String("name").Len(1, 0), String("image").Null(), Any("email")},
@@ -101,22 +104,22 @@ func (e *Engine) coreEndpoints() []Endpoint {
 			Errors: []ErrorCode{CodeEmailCanNotBeUpdated, CodeFieldNotAllowed}},
 		{Method: "POST", Path: PathUpdateSession, Handler: e.updateSession, Auth: AuthSession, SessionFields: true,
 			Summary: "Update fields of the current session", Response: ObjectOf(map[string]any{"session": ModelRef(ModelSession)}, "session"), Tags: []string{"Default"}},
-		{Method: "POST", Path: PathChangePassword, Handler: e.changePassword, Auth: AuthSensitive,
+		{Method: "POST", Path: PathChangePassword, Audit: AuditPasswordChange, Handler: e.changePassword, Auth: AuthSensitive,
 			Body:    []Param{String("newPassword").Req(), String("currentPassword").Req(), Bool("revokeOtherSessions")},
 			Summary: "Change the password", Response: ObjectOf(map[string]any{"token": Nullable("string"), "user": ModelRef(ModelUser)}, "token", "user"), Tags: []string{"Default"},
 			Errors: []ErrorCode{CodePasswordTooShort, CodePasswordTooLong, CodePasswordTooCommon, CodeCredentialAccountNotFound, CodeInvalidPassword}},
 		{Method: "POST", Path: PathVerifyPassword, Handler: e.verifyPassword, Auth: AuthSensitive,
 			Body:    []Param{String("password").Req()},
 			Summary: "Check the current user's password", Response: respStatus, Tags: []string{"Default"}, Errors: []ErrorCode{CodeInvalidPassword}},
-		{Method: "POST", Path: PathChangeEmail, Handler: e.changeEmail, Auth: AuthSensitive,
+		{Method: "POST", Path: PathChangeEmail, Audit: AuditEmailChange, Handler: e.changeEmail, Auth: AuthSensitive,
 			Body:    []Param{String("newEmail").Req().IsEmail(), String("callbackURL")},
 			Summary: "Change the email address", Response: respStatus, Tags: []string{"Default"},
 			Errors: []ErrorCode{CodeChangeEmailDisabled, CodeVerificationEmailNotEnabled, CodeInvalidEmail}},
-		{Method: "POST", Path: PathDeleteUser, Handler: e.deleteUser, Auth: AuthSensitive, BodyOptional: true,
+		{Method: "POST", Path: PathDeleteUser, Audit: AuditUserDelete, Handler: e.deleteUser, Auth: AuthSensitive, BodyOptional: true,
 			Body:    []Param{String("callbackURL"), String("password"), String("token")},
 			Summary: "Delete the current user", Response: respSuccessMessage, Tags: []string{"Default"},
 			Errors: []ErrorCode{CodeCredentialAccountNotFound, CodeInvalidPassword, CodeSessionExpired, CodeInvalidToken}},
-		{Method: "GET", Path: PathDeleteUserCallback, Handler: e.deleteUserCallback,
+		{Method: "GET", Path: PathDeleteUserCallback, Audit: AuditUserDelete, Handler: e.deleteUserCallback,
 			Query:   []Param{String("token").Req(), String("callbackURL")},
 			Summary: "Complete account deletion from the emailed link", Response: RedirectOr(respSuccessMessage), Tags: []string{"Default"},
 			Errors: []ErrorCode{CodeFailedToGetUserInfo, CodeInvalidToken}},
@@ -126,7 +129,7 @@ func (e *Engine) coreEndpoints() []Endpoint {
 		{Method: "GET", Path: PathResetPasswordCallback, Handler: e.resetPasswordCallback,
 			Query:   []Param{String("callbackURL").Req()},
 			Summary: "Follow a password reset link", Response: RedirectOnly(), Tags: []string{"Default"}},
-		{Method: "POST", Path: PathResetPassword, Handler: e.resetPassword,
+		{Method: "POST", Path: PathResetPassword, Audit: AuditPasswordReset, Handler: e.resetPassword,
 			Body:    []Param{String("newPassword").Req(), String("token")},
 			Query:   []Param{String("token")},
 			Summary: "Reset the password with a reset token", Response: respStatus, Tags: []string{"Default"},
@@ -135,7 +138,7 @@ func (e *Engine) coreEndpoints() []Endpoint {
 			Body:    []Param{String("email").Req().IsEmail(), String("callbackURL")},
 			Summary: "Send an email verification link", Response: respStatus, Tags: []string{"Default"},
 			Errors: []ErrorCode{CodeVerificationEmailNotEnabled, CodeEmailMismatch, CodeEmailAlreadyVerified}},
-		{Method: "GET", Path: PathVerifyEmail, Handler: e.verifyEmail, Auth: AuthOptional,
+		{Method: "GET", Path: PathVerifyEmail, Audit: AuditEmailVerify, Handler: e.verifyEmail, Auth: AuthOptional,
 			Query:   []Param{String("token").Req(), String("callbackURL")},
 			Summary: "Verify an email address from the emailed link", Response: RedirectOr(ObjectOf(map[string]any{"status": "boolean", "user": Nullable(ModelRef(ModelUser))}, "status", "user")), Tags: []string{"Default"},
 			Errors: []ErrorCode{CodeTokenExpired, CodeInvalidToken, CodeUserNotFound, CodeInvalidUser}},
@@ -143,7 +146,7 @@ func (e *Engine) coreEndpoints() []Endpoint {
 			Summary: "List the user's linked accounts", Response: ArrayOf(ObjectOf(map[string]any{"id": "string", "providerId": "string", "accountId": "string", "userId": "string",
 				"createdAt": "date-time", "updatedAt": "date-time", "scopes": ArrayOf("string")},
 				"id", "providerId", "accountId", "userId", "createdAt", "updatedAt", "scopes")), Tags: []string{"Default"}},
-		{Method: "POST", Path: PathUnlinkAccount, Handler: e.unlinkAccount, Auth: AuthFresh,
+		{Method: "POST", Path: PathUnlinkAccount, Audit: AuditAccountUnlink, Handler: e.unlinkAccount, Auth: AuthFresh,
 			Body:    []Param{String("accountId").Req(), String("providerId")},
 			Summary: "Unlink an account", Response: respStatus, Tags: []string{"Default"},
 			Errors: []ErrorCode{CodeFailedToUnlinkLastAccount, CodeAccountNotFound}},

@@ -52,6 +52,7 @@ func (e *Engine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := &Call{Request: r, Endpoint: ep, Route: ep.Path, Params: params, engine: e, header: http.Header{}}
 	resp, err := e.run(c)
 	e.signInFailureMetric(c, err)
+	e.recordCallAudit(c, err)
 	var intr *Interrupt
 	if errors.As(err, &intr) { // from a middleware or an after hook
 		resp, err = intr.Response, nil
@@ -141,6 +142,7 @@ func (e *Engine) run(c *Call) (resp any, err error) {
 	if err := e.validate(c); err != nil {
 		return nil, err
 	}
+	e.resolveAuditActor(c)
 	resp, err = e.before(c)
 	if err == nil && resp == nil {
 		resp, err = e.invoke(c)

@@ -44,6 +44,7 @@ func (e *Engine) deleteUser(c *Call) (any, error) {
 			cb = "/"
 		}
 		link := e.APIURL(PathDeleteUserCallback) + "?token=" + url.QueryEscape(tok) + "&callbackURL=" + url.QueryEscape(cb)
+		c.AuditDetail("step", "verification_sent")
 		e.SendEmail(Message{Type: "delete-account", To: s.User.String("email"),
 			Data: MessageData{URL: link, Token: tok}, ExpiresIn: cfg.DeleteTokenExpiresIn})
 		return map[string]any{"success": true, "message": "Verification email sent"}, nil

@@ -70,6 +70,7 @@ func (e *Engine) verifyEmail(c *Call) (any, error) {
 	ctx := c.Context()
 	cb := c.Query.String("callbackURL")
 	fail := func(code ErrorCode) (any, error) {
+		c.AuditFailed(code.Code)
 		if cb != "" {
 			if abs, ok := e.origins.Resolve(e.baseURL, cb); ok {
 				return Redirect(withQuery(abs, "error", code.Code)), nil
@@ -91,6 +92,7 @@ func (e *Engine) verifyEmail(c *Call) (any, error) {
 	if user == nil {
 		return fail(CodeUserNotFound)
 	}
+	c.AuditSubject(user.ID())
 	if claims.UserID != "" && claims.UserID != user.ID() {
 		// The address now belongs to someone else: a token is bound to its user (OTT-01).
 		return fail(CodeInvalidUser)
@@ -111,6 +113,8 @@ func (e *Engine) verifyEmail(c *Call) (any, error) {
 		}
 		return done(user)
 	case changeEmailVerification:
+		c.AuditAs(AuditEmailChange)
+		c.AuditDetail("step", "applied")
 		s, _ := c.Session()
 		if s != nil && s.UserID() != user.ID() {
 			return fail(CodeInvalidUser)

@@ -156,6 +156,7 @@ func (e *Engine) resetPassword(c *Call) (any, error) {
 	if user == nil {
 		return nil, CodeUserNotFound.With(http.StatusBadRequest)
 	}
+	c.AuditSubject(user.ID())
 	if err := e.ResetPassword(ctx, user.ID(), pw); err != nil {
 		return nil, err
 	}

@@ -60,6 +60,7 @@ func (e *Engine) signUpEmail(c *Call) (any, error) {
 	if err != nil {
 		return nil, CodeFailedToCreateUser.With(http.StatusUnprocessableEntity).Wrap(err)
 	}
+	c.AuditSubject(created.ID())
 	if e.mailer != nil && (e.cfg.EmailVerification.SendOnSignUp || cfg.RequireEmailVerification) {
 		if err := e.sendVerificationLink(c.Context(), created, c.Body.String("callbackURL")); err != nil {
 			return nil, err

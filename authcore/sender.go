@@ -157,11 +157,14 @@ func newJobQueue(log *slog.Logger, size int) *jobQueue {
 	return &jobQueue{log: log, ch: make(chan queuedJob, size)}
 }
 
-func (q *jobQueue) submit(name string, fn func(ctx context.Context) error) {
+// submit queues a job; false (and logged) when the queue is full and the job was dropped.
+func (q *jobQueue) submit(name string, fn func(ctx context.Context) error) bool {
 	select {
 	case q.ch <- queuedJob{name: name, fn: fn}:
+		return true
 	default:
 		q.log.Error("background queue full; job dropped", "job", name)
+		return false
 	}
 }
 

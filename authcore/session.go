@@ -50,15 +50,18 @@ type SignInOptions struct {
 // session.new_device_email on, the new session's device is then checked in the background
 // (see [SessionConfig.NewDeviceEmail]); StartSession alone never does that.
 func (c *Call) SignIn(user storage.Record, opt SignInOptions) (*Session, error) {
-	c.signInReported = true
+	rec := &signInRecord{method: opt.Method, userID: user.ID()}
+	c.audit.signIn = rec
 	for _, g := range c.engine.reg.gates {
 		if err := g(c, user, opt); err != nil {
 			c.engine.signInMetric(opt, err)
+			rec.err = err
 			return nil, err
 		}
 	}
 	s, err := c.StartSession(user, opt.DontRemember)
 	c.engine.signInMetric(opt, err)
+	rec.err = err
 	if err != nil {
 		return nil, err
 	}

@@ -25,8 +25,9 @@ func (e *Engine) sweepLoop(ctx context.Context) {
 	}
 }
 
-// Sweep deletes expired sessions (sliding or absolute expiry) and verification rows now, and
-// returns how many rows went. With a metrics sink it then counts the active sessions.
+// Sweep deletes expired sessions (sliding or absolute expiry), verification rows, stored
+// rate-limit windows and audit events past their retention now, and returns how many rows
+// went. With a metrics sink it then counts the active sessions.
 func (e *Engine) Sweep(ctx context.Context) (int, error) {
 	now := e.clock.Now()
 	n1, err := e.store.DeleteMany(ctx, ModelSession, storage.Or(
@@ -41,6 +42,10 @@ func (e *Engine) Sweep(ctx context.Context) (int, error) {
 		return n1 + n2, err
 	}
 	n3, err := e.sweepStoredLimits(ctx, now)
+	if err != nil {
+		return n1 + n2 + n3, err
+	}
+	n4, err := e.sweepAuditEvents(ctx, now)
 	e.reportActiveSessions(ctx)
-	return n1 + n2 + n3, err
+	return n1 + n2 + n3 + n4, err
 }

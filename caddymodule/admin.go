@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -129,6 +130,22 @@ type adminRequest struct {
 
 // ctx is the request's context.
 func (q *adminRequest) ctx() context.Context { return q.r.Context() }
+
+// audit records a change made through the admin API on the audit log. The operator has no
+// user id: the event has no actor and says where it came from (details.source admin_api).
+func (q *adminRequest) audit(typ, subject string, details ...string) {
+	d := map[string]string{"source": "admin_api"}
+	for i := 0; i+1 < len(details); i += 2 {
+		if details[i+1] != "" {
+			d[details[i]] = details[i+1]
+		}
+	}
+	ip, _, err := net.SplitHostPort(q.r.RemoteAddr)
+	if err != nil {
+		ip = q.r.RemoteAddr
+	}
+	q.e.Audit(q.ctx(), authcore.AuditEvent{Type: typ, SubjectID: subject, IPAddress: ip, UserAgent: q.r.UserAgent(), Details: d})
+}
 
 // allow answers 405 unless the request uses one of methods.
 func (q *adminRequest) allow(methods ...string) error {
@@ -373,6 +390,7 @@ func (q *adminRequest) createUser() error {
 	if err != nil {
 		return engineError("creating user", err)
 	}
+	q.audit(authcore.AuditAdminCreateUser, u.ID(), "role", u.String("role"))
 	return q.reply(http.StatusCreated, q.userJSON(u))
 }
 
@@ -394,6 +412,7 @@ func (q *adminRequest) deleteUser(ref string) error {
 	if err := q.e.DeleteUser(q.ctx(), u.ID()); err != nil {
 		return engineError("deleting user", err)
 	}
+	q.audit(authcore.AuditAdminRemoveUser, u.ID())
 	return q.reply(http.StatusOK, map[string]any{"deleted": true, "user": q.userJSON(u)})
 }
 
@@ -415,6 +434,7 @@ func (q *adminRequest) setRole(ref string) error {
 	if err != nil {
 		return engineError("setting role", err)
 	}
+	q.audit(authcore.AuditAdminSetRole, u.ID(), "role", in.Role)
 	return q.reply(http.StatusOK, q.userJSON(u))
 }
 
@@ -444,6 +464,7 @@ func (q *adminRequest) setPassword(ref string) error {
 	if err != nil {
 		return engineError("revoking sessions", err)
 	}
+	q.audit(authcore.AuditAdminSetPassword, u.ID(), "revoked_sessions", strconv.Itoa(n))
 	return q.reply(http.StatusOK, map[string]any{"user": q.userJSON(u), "revokedSessions": n})
 }
 
@@ -493,6 +514,7 @@ func (q *adminRequest) revokeUserSessions() error {
 	if err != nil {
 		return engineError("revoking sessions", err)
 	}
+	q.audit(authcore.AuditAdminRevokeSessions, u.ID(), "revoked_sessions", strconv.Itoa(n))
 	return q.reply(http.StatusOK, map[string]any{"revoked": n})
 }
 
@@ -516,7 +538,7 @@ func (q *adminRequest) revokeSession(ref string) error {
 	if err != nil {
 		return err
 	}
-	_, err = q.e.Store().FindOne(q.ctx(), authcore.ModelSession, storage.ByID(id))
+	sess, err := q.e.Store().FindOne(q.ctx(), authcore.ModelSession, storage.ByID(id))
 	if errors.Is(err, storage.ErrNotFound) {
 		return apiErr(http.StatusNotFound, "session not found")
 	}
@@ -526,6 +548,7 @@ func (q *adminRequest) revokeSession(ref string) error {
 	if err := q.e.RevokeSession(q.ctx(), id); err != nil {
 		return engineError("revoking session", err)
 	}
+	q.audit(authcore.AuditAdminRevokeSession, sess.String("userId"), "session_id", id)
 	return q.reply(http.StatusOK, map[string]any{"revoked": 1})
 }
 

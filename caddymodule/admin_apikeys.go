@@ -130,6 +130,8 @@ func (q *adminRequest) createAPIKey(ak authcore.APIKeyAdmin) error {
 	if err != nil {
 		return engineError("creating API key", err)
 	}
+	id, _ := key["id"].(string)
+	q.audit(authcore.AuditAdminAPIKeyCreate, p.UserID, "key_id", id, "organization_id", p.OrganizationID)
 	q.w.Header().Set("Cache-Control", "no-store") // the answer carries the plaintext key
 	return q.reply(http.StatusCreated, key)
 }
@@ -155,6 +157,7 @@ func (q *adminRequest) updateAPIKey(ak authcore.APIKeyAdmin, id string) error {
 	if err != nil {
 		return engineError("updating API key", err)
 	}
+	q.audit(authcore.AuditAdminAPIKeyUpdate, "", "key_id", id)
 	return q.reply(http.StatusOK, key)
 }
 
@@ -184,6 +187,7 @@ func (q *adminRequest) revokeAPIKey(ak authcore.APIKeyAdmin, id string) error {
 	if err := ak.DeleteAPIKey(q.ctx(), id); err != nil {
 		return engineError("revoking API key", err)
 	}
+	q.audit(authcore.AuditAdminAPIKeyDelete, "", "key_id", id)
 	return q.reply(http.StatusOK, map[string]any{"revoked": 1, "id": id})
 }
 

@@ -56,6 +56,9 @@ type App struct {
 	EmailVerification *EmailVerificationConfig `json:"email_verification,omitempty"`
 	User              *UserConfig              `json:"user,omitempty"`
 	RateLimit         *RateLimitConfig         `json:"rate_limit,omitempty"`
+	// Audit configures the audit log of security events. The events are always logged, at
+	// Info on the logger gatehouse.audit; this block adds storage.
+	Audit *AuditConfig `json:"audit,omitempty"`
 
 	// DisabledPaths answer 404 (paths relative to base_path).
 	DisabledPaths []string `json:"disabled_paths,omitempty"`
@@ -148,6 +151,15 @@ type RateLimitConfig struct {
 	// Storage is where the counters live: "memory" (per process) or "database" (in the
 	// store, shared by every node). Default: memory, database on a shared store (postgres).
 	Storage string `json:"storage,omitempty"`
+}
+
+// AuditConfig: storage of audit events.
+type AuditConfig struct {
+	// Store keeps every event in the store as well, for /admin/list-audit-events.
+	// Default: logged only.
+	Store bool `json:"store,omitempty"`
+	// Retention: stored events older than this are deleted by the sweeper. Default: 90d.
+	Retention caddy.Duration `json:"retention,omitempty"`
 }
 
 // RateRule limits one path or prefix ("/sign-in/*").
@@ -246,6 +258,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 		authcore.WithMetrics(m),
 		authcore.WithStore(store.Store()),
 		authcore.WithLogger(slog.New(zapslog.NewHandler(a.logger.Core()))),
+		authcore.WithAuditLogger(a.auditLogger()),
 		authcore.WithClientIP(clientIP),
 		authcore.WithPlugins(a.plugins...),
 		authcore.WithRateLimiter(st.limiter),
@@ -260,6 +273,15 @@ func (a *App) Provision(ctx caddy.Context) error {
 		a.logger.Warn("sign-up is open to anyone: no email verification and no allowed_domains (D1)")
 	}
 	return nil
+}
+
+// AuditLoggerName is the zap logger name of audit events: `log { include gatehouse.audit }`.
+const AuditLoggerName = "gatehouse.audit"
+
+// auditLogger is the engine's audit logger: Caddy's logging core under its own name, so a
+// `log { include gatehouse.audit }` block can route the events.
+func (a *App) auditLogger() *slog.Logger {
+	return slog.New(zapslog.NewHandler(a.logger.Core(), zapslog.WithName(AuditLoggerName)))
 }
 
 // clientIP is Caddy's own idea of the client address, which honours the server's
@@ -334,6 +356,10 @@ func (a *App) engineConfig(secret string) (authcore.Config, error) {
 		cfg.User.DeleteUser.Enabled = u.DeleteUser
 		cfg.User.DeleteUser.SendDeleteAccountVerification = u.SendDeleteAccountVerification
 		cfg.User.DeleteUser.DeleteTokenExpiresIn = time.Duration(u.DeleteTokenExpiresIn)
+	}
+	if au := a.Audit; au != nil {
+		cfg.Audit.Store = au.Store
+		cfg.Audit.Retention = time.Duration(au.Retention)
 	}
 	if r := a.RateLimit; r != nil {
 		cfg.RateLimit.Disabled = r.Off

@@ -60,6 +60,9 @@ func init() {
 //	        change_email  update_email_without_verification  send_change_email_confirmation
 //	        delete_user  send_delete_account_verification  delete_token_expires_in 1d
 //	    }
+//	    audit {
+//	        store  retention 90d      # events are always logged (logger gatehouse.audit); store keeps them too
+//	    }
 //	    rate_limit off
 //	    rate_limit {
 //	        window 10s  max 100  account_failures 10  account_window 15m
@@ -109,6 +112,7 @@ func parseGlobal(d *caddyfile.Dispenser, existing any) (any, error) {
 	var ev EmailVerificationConfig
 	var user UserConfig
 	var rl RateLimitConfig
+	var audit AuditConfig
 	used := map[string]bool{}
 	opts := map[string]caddyopts.Opt{
 		"secret":              caddyopts.String(&app.Secret),
@@ -144,6 +148,9 @@ func parseGlobal(d *caddyfile.Dispenser, existing any) (any, error) {
 			"send_change_email_confirmation": caddyopts.Flag(&user.SendChangeEmailConfirmation), "delete_user": caddyopts.Flag(&user.DeleteUser),
 			"send_delete_account_verification": caddyopts.Flag(&user.SendDeleteAccountVerification),
 			"delete_token_expires_in":          caddyopts.Duration((*time.Duration)(&user.DeleteTokenExpiresIn)),
+		}),
+		"audit": caddyopts.Block(d, "audit", map[string]caddyopts.Opt{
+			"store": caddyopts.Flag(&audit.Store), "retention": caddyopts.Duration((*time.Duration)(&audit.Retention)),
 		}),
 		"social":     {Arity: -1, Repeat: true}, // handled below: social <id> { … }
 		"rate_limit": {Arity: -1},               // handled below: "off" or a block
@@ -230,6 +237,9 @@ func parseGlobal(d *caddyfile.Dispenser, existing any) (any, error) {
 	}
 	if used["rate_limit"] {
 		app.RateLimit = &rl
+	}
+	if used["audit"] {
+		app.Audit = &audit
 	}
 	return httpcaddyfile.App{Name: "gatehouse", Value: caddyconfig.JSON(app, nil)}, nil
 }

@@ -267,6 +267,11 @@ func TestParseGlobal(t *testing.T) {
 				RateLimit: &RateLimitConfig{Storage: "database"}},
 		},
 		{
+			name:  "audit storage with a retention",
+			input: "gatehouse {\n audit {\n store  retention 30d\n }\n}",
+			want:  &App{Audit: &AuditConfig{Store: true, Retention: d(30 * day)}},
+		},
+		{
 			name:  "rate_limit storage memory",
 			input: "gatehouse {\n rate_limit {\n storage memory\n }\n}",
 			want:  &App{RateLimit: &RateLimitConfig{Storage: "memory"}},
@@ -323,6 +328,8 @@ func TestParseGlobalErrors(t *testing.T) {
 		{"duplicate new_device_email", "gatehouse {\n session {\n new_device_email\n new_device_email\n }\n}", []string{"session: new_device_email given twice"}},
 		{"unknown rate_limit option", "gatehouse {\n rate_limit {\n burst 3\n }\n}", []string{`rate_limit: unknown option "burst"`, "account_failures", "rule", "window"}},
 		{"duplicate scalar", "gatehouse {\n base_url http://a\n base_url http://b\n}", []string{"base_url given twice"}},
+		{"unknown audit option", "gatehouse {\n audit {\n keep 3d\n }\n}", []string{`audit: unknown option "keep"`, "retention, store"}},
+		{"audit retention needs a duration", "gatehouse {\n audit {\n retention forever\n }\n}", []string{"retention"}},
 		{"portal with a bad argument", "gatehouse {\n portal on\n}", []string{`gatehouse portal: expected off or an options block, got "on"`}},
 		{"portal off with a block", "gatehouse {\n portal off {\n app_name x\n }\n}", []string{"portal off: takes no block"}},
 		{"portal off and configured", "gatehouse {\n portal off\n portal {\n app_name x\n }\n}", []string{"portal given twice"}},
@@ -432,6 +439,9 @@ func TestEngineConfigFromCaddyfile(t *testing.T) {
 		rate_limit {
 			window 20s  max 50  rule /sign-in/* 10s 3  account_failures 4  account_window 5m
 		}
+		audit {
+			store  retention 14d
+		}
 	}`)
 	if err != nil {
 		t.Fatal(err)
@@ -468,6 +478,7 @@ func TestEngineConfigFromCaddyfile(t *testing.T) {
 		cfg.User.ChangeEmail.SendChangeEmailConfirmation, true)
 	check("User.DeleteUser", cfg.User.DeleteUser.Enabled && cfg.User.DeleteUser.SendDeleteAccountVerification, true)
 	check("User.DeleteUser.DeleteTokenExpiresIn", cfg.User.DeleteUser.DeleteTokenExpiresIn, 3*day)
+	check("Audit", cfg.Audit, authcore.AuditConfig{Store: true, Retention: 14 * day})
 	check("RateLimit.Window", cfg.RateLimit.Window, 20*time.Second)
 	check("RateLimit.Max", cfg.RateLimit.Max, 50)
 	check("RateLimit.AccountFailures", cfg.RateLimit.AccountFailures, 4)

@@ -26,6 +26,12 @@
 // (unless session cache_ttl says otherwise) and exact API-key quotas; see authcore's package
 // doc, "Several nodes on one store", for each piece of per-node state and why it is safe.
 //
+// Audit events (authcore's audit log) go to the zap logger gatehouse.audit (App.auditLogger),
+// one Info record "audit" each, so a `log { include gatehouse.audit }` block can route them
+// to a file of their own; `audit { store  retention 90d }` also keeps them for the admin
+// plugin's /admin/list-audit-events. Changes made through the admin API are recorded too
+// (details.source admin_api).
+//
 // The gateway path (handler.go) is the hot path: per request it strips forgeable identity
 // headers, resolves a credential (in-process session cache first), matches the route rules,
 // and either answers 302/401/403/429 itself or sets identity headers and placeholders (and,

@@ -106,6 +106,7 @@ type Harness struct {
 	Server *httptest.Server
 	Config authcore.Config
 	Hasher *CountingHasher
+	Audit  *AuditLog // the engine's audit events
 }
 
 // Option adjusts the harness before the engine is built.
@@ -169,9 +170,11 @@ func New(t testing.TB, opts ...Option) *Harness {
 	clock := NewClock()
 	sink := NewSink()
 	hasher := &CountingHasher{Hasher: password.NewArgon2id(CheapArgon2(), 0, rand.Reader)}
+	audit := &AuditLog{}
 	eopts := []authcore.Option{
 		authcore.WithStore(s.store(t)), authcore.WithClock(clock),
 		authcore.WithPasswordHasher(hasher), authcore.WithPlugins(s.plugins...),
+		authcore.WithAuditLogger(audit.Logger()),
 	}
 	if !s.noMail {
 		eopts = append(eopts, authcore.WithEmailSender(sink), authcore.WithSMSSender(sink))
@@ -183,7 +186,7 @@ func New(t testing.TB, opts ...Option) *Harness {
 	}
 	srv := httptest.NewServer(e)
 	t.Cleanup(func() { srv.Close(); e.Close() })
-	return &Harness{T: t, Engine: e, Clock: clock, Sink: sink, Server: srv, Config: e.Config(), Hasher: hasher}
+	return &Harness{T: t, Engine: e, Clock: clock, Sink: sink, Server: srv, Config: e.Config(), Hasher: hasher, Audit: audit}
 }
 
 // Client is an HTTP client with its own cookie jar, talking to the harness server.

@@ -14,23 +14,26 @@ var _ authcore.Admins = (*Plugin)(nil)
 type Permissions map[string][]string
 
 // Statements are Better Auth's default admin access-control statements: every action the
-// admin routes check.
+// admin routes check (with Gatehouse's audit:list).
 var Statements = Permissions{
 	"user": {"create", "list", "set-role", "ban", "impersonate", "impersonate-admins",
 		"delete", "set-password", "set-email", "get", "update"},
 	"session": {"list", "revoke", "delete"},
+	"audit":   {"list"},
 }
 
 // DefaultRoles are Better Auth's built-in roles: admin may do everything except
-// impersonate-admins; user may do nothing.
+// impersonate-admins; user may do nothing. Gatehouse adds audit:list (the audit-log
+// listing) to admin.
 func DefaultRoles() map[string]Permissions {
 	return map[string]Permissions{
 		"admin": {
 			"user": {"create", "list", "set-role", "ban", "impersonate", "delete",
 				"set-password", "set-email", "get", "update"},
 			"session": {"list", "revoke", "delete"},
+			"audit":   {"list"},
 		},
-		"user": {"user": {}, "session": {}},
+		"user": {"user": {}, "session": {}, "audit": {}},
 	}
 }
 

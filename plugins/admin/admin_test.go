@@ -159,6 +159,7 @@ func routes(e *env) []route {
 		{"POST", admin.PathRevokeUserSessions, map[string]any{"userId": e.bobID}, "YOU_ARE_NOT_ALLOWED_TO_REVOKE_USERS_SESSIONS"},
 		{"POST", admin.PathRemoveUser, map[string]any{"userId": e.bobID}, "YOU_ARE_NOT_ALLOWED_TO_DELETE_USERS"},
 		{"POST", admin.PathSetUserPassword, map[string]any{"userId": e.bobID, "newPassword": "another-long-password-1"}, "YOU_ARE_NOT_ALLOWED_TO_SET_USERS_PASSWORD"},
+		{"GET", admin.PathListAuditEvents, nil, "YOU_ARE_NOT_ALLOWED_TO_LIST_AUDIT_EVENTS"},
 	}
 }
 

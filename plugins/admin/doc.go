@@ -5,8 +5,9 @@
 // # Roles and permissions
 //
 // Statements: user: create, list, set-role, ban, impersonate, impersonate-admins, delete,
-// set-password, set-email, get, update; session: list, revoke, delete. Built-in roles:
-// admin (everything except impersonate-admins) and user (nothing). Custom roles from the
+// set-password, set-email, get, update; session: list, revoke, delete; and Gatehouse's
+// audit: list. Built-in roles: admin (everything except impersonate-admins) and user
+// (nothing). Custom roles from the
 // configuration are added (a custom role named admin or user replaces the built-in one); they
 // may name other resources too, for /admin/has-permission. A user's role field is a comma
 // list; a request is allowed when any one role grants every requested action. An empty role
@@ -41,6 +42,13 @@
 //	POST /admin/remove-user         user:delete        {userId} → {success}
 //	POST /admin/set-user-password   user:set-password  {userId, newPassword} → {status}
 //	POST /admin/has-permission      a session          {permissions (or permission)} → {error: null, success}
+//	GET  /admin/list-audit-events   audit:list         userId (actor or subject), type, limit (1–1000,
+//	                                default 100), offset, sortDirection (desc|asc, default desc)
+//	                                → {events, total, limit, offset}; 404 AUDIT_EVENTS_NOT_STORED
+//	                                unless audit storage is on; bad values 400 VALIDATION_ERROR
+//
+// Every mutating route records an admin.* audit event (authcore's audit log) naming the
+// administrator as actor and the target user as subject, refusals included.
 //
 // has-permission over HTTP judges the caller's own session (userId and role in the body are
 // ignored, as in Better Auth when a session is present); Plugin.HasPermission (published

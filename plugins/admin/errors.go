@@ -29,6 +29,12 @@ var (
 	CodePasswordCannotBeUpdatedViaUpdate = authcore.ErrorCode{Code: "PASSWORD_CANNOT_BE_UPDATED_VIA_UPDATE_USER", Message: "Password cannot be updated through update-user. Use the set-user-password endpoint instead"}
 )
 
+// Gatehouse's own codes (the audit-log listing has no Better Auth counterpart).
+var (
+	CodeNotAllowedToListAuditEvents = authcore.ErrorCode{Code: "YOU_ARE_NOT_ALLOWED_TO_LIST_AUDIT_EVENTS", Message: "You are not allowed to list audit events"}
+	CodeAuditEventsNotStored        = authcore.ErrorCode{Code: "AUDIT_EVENTS_NOT_STORED", Message: "Audit events are not stored: enable audit { store } in the gatehouse configuration"}
+)
+
 // Bare-message errors (Better Auth answers them without a code).
 const (
 	MsgNotImpersonating     = "You are not impersonating anyone"
@@ -44,5 +50,5 @@ var errorCodes = []authcore.ErrorCode{
 	CodeNotAllowedToSetUsersPassword, CodeBannedUser, CodeNotAllowedToGetUser, CodeNoDataToUpdate,
 	CodeNotAllowedToUpdateUsers, CodeYouCannotRemoveYourself, CodeNotAllowedToSetNonExistentValue,
 	CodeYouCannotImpersonateAdmins, CodeInvalidRoleType, CodeNotAllowedToSetUsersEmail,
-	CodePasswordCannotBeUpdatedViaUpdate,
+	CodePasswordCannotBeUpdatedViaUpdate, CodeNotAllowedToListAuditEvents, CodeAuditEventsNotStored,
 }

@@ -32,6 +32,7 @@ const (
 	PathRemoveUser         = "/admin/remove-user"
 	PathSetUserPassword    = "/admin/set-user-password"
 	PathHasPermission      = "/admin/has-permission"
+	PathListAuditEvents    = "/admin/list-audit-events"
 )
 
 var tags = []string{"Admin"}
@@ -41,7 +42,7 @@ func (p *Plugin) endpoints() []authcore.Endpoint {
 		return append([]authcore.ErrorCode{authcore.CodeUnauthorized}, codes...)
 	}
 	return []authcore.Endpoint{
-		{Method: "POST", Path: PathSetRole, Handler: p.setRole, Tags: tags, Summary: "Set the role of a user",
+		{Method: "POST", Path: PathSetRole, Audit: authcore.AuditAdminSetRole, Handler: p.setRole, Tags: tags, Summary: "Set the role of a user",
 			Response: authcore.ObjectOf(map[string]any{"user": authcore.ModelRef(authcore.ModelUser)}, "user"),
 			Body:     []authcore.Param{authcore.String("userId").Req(), authcore.StringOrArray("role").Req()},
 			Errors:   forbidden(CodeNotAllowedToChangeUsersRole, CodeNotAllowedToSetNonExistentValue, CodeInvalidRoleType, authcore.CodeUserNotFound)},
@@ -49,14 +50,14 @@ func (p *Plugin) endpoints() []authcore.Endpoint {
 			Response: authcore.ModelRef(authcore.ModelUser),
 			Query:    []authcore.Param{authcore.String("id").Req()},
 			Errors:   forbidden(CodeNotAllowedToGetUser, authcore.CodeUserNotFound)},
-		{Method: "POST", Path: PathCreateUser, Handler: p.createUser, Tags: tags, Summary: "Create a new user",
+		{Method: "POST", Path: PathCreateUser, Audit: authcore.AuditAdminCreateUser, Handler: p.createUser, Tags: tags, Summary: "Create a new user",
 			Response: authcore.ObjectOf(map[string]any{"user": authcore.ModelRef(authcore.ModelUser)}, "user"),
 			Body: []authcore.Param{authcore.String("email").Req(), authcore.String("name").Req(), authcore.String("password"),
 				authcore.StringOrArray("role"), authcore.Object("data")},
 			Errors: forbidden(CodeNotAllowedToCreateUsers, CodeNotAllowedToChangeUsersRole, CodeNotAllowedToBanUsers,
 				CodeInvalidRoleType, CodeNotAllowedToSetNonExistentValue, authcore.CodeInvalidEmail,
 				CodeUserAlreadyExistsUseAnotherEmail, CodeFailedToCreateUser)},
-		{Method: "POST", Path: PathUpdateUser, Handler: p.updateUser, Tags: tags, Summary: "Update a user",
+		{Method: "POST", Path: PathUpdateUser, Audit: authcore.AuditAdminUpdateUser, Handler: p.updateUser, Tags: tags, Summary: "Update a user",
 			Response: authcore.ModelRef(authcore.ModelUser),
 			Body:     []authcore.Param{authcore.String("userId").Req(), authcore.Object("data").Req()},
 			Errors: forbidden(CodeNotAllowedToUpdateUsers, CodeNoDataToUpdate, CodePasswordCannotBeUpdatedViaUpdate,
@@ -73,38 +74,39 @@ func (p *Plugin) endpoints() []authcore.Endpoint {
 			Response: authcore.ObjectOf(map[string]any{"sessions": authcore.ArrayOf(authcore.ModelRef(authcore.ModelSession))}, "sessions"),
 			Body:     []authcore.Param{authcore.String("userId").Req()}, NoStore: true,
 			Errors: forbidden(CodeNotAllowedToListUsersSessions)},
-		{Method: "POST", Path: PathBanUser, Handler: p.banUser, Tags: tags, Summary: "Ban a user",
+		{Method: "POST", Path: PathBanUser, Audit: authcore.AuditAdminBanUser, Handler: p.banUser, Tags: tags, Summary: "Ban a user",
 			Response: authcore.ObjectOf(map[string]any{"user": authcore.ModelRef(authcore.ModelUser)}, "user"),
 			Body:     []authcore.Param{authcore.String("userId").Req(), authcore.String("banReason"), authcore.Number("banExpiresIn")},
 			Errors:   forbidden(CodeNotAllowedToBanUsers, authcore.CodeUserNotFound, CodeYouCannotBanYourself)},
-		{Method: "POST", Path: PathUnbanUser, Handler: p.unbanUser, Tags: tags, Summary: "Unban a user",
+		{Method: "POST", Path: PathUnbanUser, Audit: authcore.AuditAdminUnbanUser, Handler: p.unbanUser, Tags: tags, Summary: "Unban a user",
 			Response: authcore.ObjectOf(map[string]any{"user": authcore.ModelRef(authcore.ModelUser)}, "user"),
 			Body:     []authcore.Param{authcore.String("userId").Req()},
 			Errors:   forbidden(CodeNotAllowedToBanUsers, authcore.CodeUserNotFound)},
-		{Method: "POST", Path: PathImpersonateUser, Handler: p.impersonateUser, Tags: tags, Summary: "Impersonate a user",
+		{Method: "POST", Path: PathImpersonateUser, Audit: authcore.AuditAdminImpersonate, Handler: p.impersonateUser, Tags: tags, Summary: "Impersonate a user",
 			Response: authcore.ObjectOf(map[string]any{"session": authcore.ModelRef(authcore.ModelSession), "user": authcore.ModelRef(authcore.ModelUser)}, "session", "user"),
 			Body:     []authcore.Param{authcore.String("userId").Req()}, NoStore: true,
 			Errors: forbidden(CodeNotAllowedToImpersonateUsers, authcore.CodeUserNotFound, CodeYouCannotImpersonateAdmins, CodeBannedUser)},
-		{Method: "POST", Path: PathStopImpersonating, Handler: p.stopImpersonating, Tags: tags, Summary: "Stop impersonating a user",
+		{Method: "POST", Path: PathStopImpersonating, Audit: authcore.AuditAdminStopImpersonating, Handler: p.stopImpersonating, Tags: tags, Summary: "Stop impersonating a user",
 			Response:     authcore.ObjectOf(map[string]any{"session": authcore.ModelRef(authcore.ModelSession), "user": authcore.ModelRef(authcore.ModelUser)}, "session", "user"),
 			BodyOptional: true, NoStore: true, Errors: forbidden()},
-		{Method: "POST", Path: PathRevokeUserSession, Handler: p.revokeUserSession, Tags: tags, Summary: "Revoke a user session",
+		{Method: "POST", Path: PathRevokeUserSession, Audit: authcore.AuditAdminRevokeSession, Handler: p.revokeUserSession, Tags: tags, Summary: "Revoke a user session",
 			Response: authcore.ObjectOf(map[string]any{"success": "boolean"}, "success"),
 			Body:     []authcore.Param{authcore.String("sessionToken").Req()},
 			Errors:   forbidden(CodeNotAllowedToRevokeUsersSessions)},
-		{Method: "POST", Path: PathRevokeUserSessions, Handler: p.revokeUserSessions, Tags: tags, Summary: "Revoke all user sessions",
+		{Method: "POST", Path: PathRevokeUserSessions, Audit: authcore.AuditAdminRevokeSessions, Handler: p.revokeUserSessions, Tags: tags, Summary: "Revoke all user sessions",
 			Response: authcore.ObjectOf(map[string]any{"success": "boolean"}, "success"),
 			Body:     []authcore.Param{authcore.String("userId").Req()},
 			Errors:   forbidden(CodeNotAllowedToRevokeUsersSessions)},
-		{Method: "POST", Path: PathRemoveUser, Handler: p.removeUser, Tags: tags, Summary: "Remove a user",
+		{Method: "POST", Path: PathRemoveUser, Audit: authcore.AuditAdminRemoveUser, Handler: p.removeUser, Tags: tags, Summary: "Remove a user",
 			Response: authcore.ObjectOf(map[string]any{"success": "boolean"}, "success"),
 			Body:     []authcore.Param{authcore.String("userId").Req()},
 			Errors:   forbidden(CodeNotAllowedToDeleteUsers, CodeYouCannotRemoveYourself, authcore.CodeUserNotFound)},
-		{Method: "POST", Path: PathSetUserPassword, Handler: p.setUserPassword, Tags: tags, Summary: "Set a user's password",
+		{Method: "POST", Path: PathSetUserPassword, Audit: authcore.AuditAdminSetPassword, Handler: p.setUserPassword, Tags: tags, Summary: "Set a user's password",
 			Response: authcore.ObjectOf(map[string]any{"status": "boolean"}, "status"),
 			Body:     []authcore.Param{authcore.String("newPassword").Req().Len(1, 0), authcore.String("userId").Req().Len(1, 0)},
 			Errors: forbidden(CodeNotAllowedToSetUsersPassword, authcore.CodePasswordTooShort, authcore.CodePasswordTooLong,
 				authcore.CodePasswordTooCommon, authcore.CodeUserNotFound)},
+		p.listAuditEventsEndpoint(forbidden(CodeNotAllowedToListAuditEvents, CodeAuditEventsNotStored, authcore.CodeValidationError)),
 		{Method: "POST", Path: PathHasPermission, Handler: p.hasPermission, Tags: tags, Summary: "Check if the user has permission",
 			Response: authcore.ObjectOf(map[string]any{"error": "null", "success": "boolean"}, "error", "success"),
 			Body:     []authcore.Param{authcore.String("userId"), authcore.String("role"), authcore.Object("permissions"), authcore.Object("permission")},
@@ -199,6 +201,7 @@ func (p *Plugin) parseRoles(v any) (string, error) {
 
 // setRole is POST /admin/set-role.
 func (p *Plugin) setRole(c *authcore.Call) (any, error) {
+	c.AuditSubject(c.Body.String("userId"))
 	if _, err := p.require(c, "user", "set-role", CodeNotAllowedToChangeUsersRole); err != nil {
 		return nil, err
 	}
@@ -206,6 +209,7 @@ func (p *Plugin) setRole(c *authcore.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.AuditDetail("role", role)
 	id := c.Body.String("userId")
 	if _, err := p.findUser(c, id); err != nil {
 		return nil, err
@@ -322,11 +326,14 @@ func (p *Plugin) createUser(c *authcore.Call) (any, error) {
 	if err != nil {
 		return nil, CodeFailedToCreateUser.With(http.StatusInternalServerError).Wrap(err)
 	}
+	c.AuditSubject(u.ID())
+	c.AuditDetail("role", role)
 	return map[string]any{"user": p.userJSON(u)}, nil
 }
 
 // updateUser is POST /admin/update-user: each kind of field needs its own permission.
 func (p *Plugin) updateUser(c *authcore.Call) (any, error) {
+	c.AuditSubject(c.Body.String("userId"))
 	s, err := p.require(c, "user", "update", CodeNotAllowedToUpdateUsers)
 	if err != nil {
 		return nil, err
@@ -581,6 +588,7 @@ func (p *Plugin) listUserSessions(c *authcore.Call) (any, error) {
 
 // banUser is POST /admin/ban-user: stores the ban and ends every session of the user.
 func (p *Plugin) banUser(c *authcore.Call) (any, error) {
+	c.AuditSubject(c.Body.String("userId"))
 	s, err := p.require(c, "user", "ban", CodeNotAllowedToBanUsers)
 	if err != nil {
 		return nil, err
@@ -622,6 +630,7 @@ func (p *Plugin) banUser(c *authcore.Call) (any, error) {
 
 // unbanUser is POST /admin/unban-user.
 func (p *Plugin) unbanUser(c *authcore.Call) (any, error) {
+	c.AuditSubject(c.Body.String("userId"))
 	if _, err := p.require(c, "user", "ban", CodeNotAllowedToBanUsers); err != nil {
 		return nil, err
 	}
@@ -640,6 +649,7 @@ func (p *Plugin) unbanUser(c *authcore.Call) (any, error) {
 
 // impersonateUser is POST /admin/impersonate-user.
 func (p *Plugin) impersonateUser(c *authcore.Call) (any, error) {
+	c.AuditSubject(c.Body.String("userId"))
 	s, err := p.require(c, "user", "impersonate", CodeNotAllowedToImpersonateUsers)
 	if err != nil {
 		return nil, err
@@ -680,6 +690,7 @@ func (p *Plugin) impersonateUser(c *authcore.Call) (any, error) {
 		return nil, authcore.Internal(err)
 	}
 	imp = &authcore.Session{Session: rec, User: target, Token: imp.Token}
+	c.AuditDetail("impersonation_session_id", imp.ID())
 	c.SetSessionCookies(imp, true)
 	c.NewSession = imp
 	c.SetSession(imp)
@@ -757,6 +768,7 @@ func (p *Plugin) revokeUserSession(c *authcore.Call) (any, error) {
 
 // revokeUserSessions is POST /admin/revoke-user-sessions.
 func (p *Plugin) revokeUserSessions(c *authcore.Call) (any, error) {
+	c.AuditSubject(c.Body.String("userId"))
 	if _, err := p.require(c, "session", "revoke", CodeNotAllowedToRevokeUsersSessions); err != nil {
 		return nil, err
 	}
@@ -768,6 +780,7 @@ func (p *Plugin) revokeUserSessions(c *authcore.Call) (any, error) {
 
 // removeUser is POST /admin/remove-user.
 func (p *Plugin) removeUser(c *authcore.Call) (any, error) {
+	c.AuditSubject(c.Body.String("userId"))
 	s, err := p.require(c, "user", "delete", CodeNotAllowedToDeleteUsers)
 	if err != nil {
 		return nil, err
@@ -790,6 +803,7 @@ func (p *Plugin) removeUser(c *authcore.Call) (any, error) {
 
 // setUserPassword is POST /admin/set-user-password.
 func (p *Plugin) setUserPassword(c *authcore.Call) (any, error) {
+	c.AuditSubject(c.Body.String("userId"))
 	if _, err := p.require(c, "user", "set-password", CodeNotAllowedToSetUsersPassword); err != nil {
 		return nil, err
 	}

@@ -22,7 +22,7 @@ var tags = []string{"API Key"}
 
 func (p *Plugin) endpoints() []authcore.Endpoint {
 	return []authcore.Endpoint{
-		{Method: http.MethodPost, Path: PathCreate, Auth: authcore.AuthSensitive, Handler: p.create, NoStore: true,
+		{Method: http.MethodPost, Path: PathCreate, Audit: authcore.AuditAPIKeyCreate, Auth: authcore.AuthSensitive, Handler: p.create, NoStore: true,
 			Body: []authcore.Param{
 				authcore.String("name"), authcore.Number("expiresIn").Null(), authcore.String("prefix"),
 				authcore.Any("metadata"), authcore.String("configId"), authcore.String("organizationId"),
@@ -35,7 +35,7 @@ func (p *Plugin) endpoints() []authcore.Endpoint {
 		{Method: http.MethodGet, Path: PathGet, Auth: authcore.AuthSession, Handler: p.get,
 			Query:   []authcore.Param{authcore.String("id").Req(), authcore.String("configId")},
 			Summary: "Get one of the user's API keys", Response: authcore.ModelRef(ModelAPIKey), Tags: tags, Errors: []authcore.ErrorCode{ErrKeyNotFound}},
-		{Method: http.MethodPost, Path: PathUpdate, Auth: authcore.AuthSensitive, Handler: p.update,
+		{Method: http.MethodPost, Path: PathUpdate, Audit: authcore.AuditAPIKeyUpdate, Auth: authcore.AuthSensitive, Handler: p.update,
 			Body: []authcore.Param{
 				authcore.String("keyId").Req(), authcore.String("name"), authcore.Bool("enabled"),
 				authcore.Number("expiresIn").Null(), authcore.Any("metadata"), authcore.String("configId"),
@@ -43,7 +43,7 @@ func (p *Plugin) endpoints() []authcore.Endpoint {
 			Summary: "Update one of the user's API keys", Response: authcore.ModelRef(ModelAPIKey), Tags: tags,
 			Errors: []authcore.ErrorCode{ErrServerOnlyProperty, ErrKeyNotFound, ErrNoValuesToUpdate,
 				ErrKeyDisabledExpiration, ErrExpiresInTooSmall, ErrExpiresInTooLarge, ErrInvalidNameLength, ErrInvalidMetadataType}},
-		{Method: http.MethodPost, Path: PathDelete, Auth: authcore.AuthSensitive, Handler: p.delete,
+		{Method: http.MethodPost, Path: PathDelete, Audit: authcore.AuditAPIKeyDelete, Auth: authcore.AuthSensitive, Handler: p.delete,
 			Body:    []authcore.Param{authcore.String("keyId").Req(), authcore.String("configId")},
 			Summary: "Delete one of the user's API keys", Response: authcore.ObjectOf(map[string]any{"success": "boolean"}, "success"), Tags: tags, Errors: []authcore.ErrorCode{ErrKeyNotFound, ErrUserBanned}},
 		{Method: http.MethodGet, Path: PathList, Auth: authcore.AuthSession, Handler: p.list,
@@ -170,7 +170,11 @@ func (p *Plugin) create(c *authcore.Call) (any, error) {
 			params.ExpiresIn = exp
 		}
 	}
-	return p.createKey(c.Context(), params, meta, false)
+	out, err := p.createKey(c.Context(), params, meta, false)
+	if id, ok := out["id"].(string); ok {
+		c.AuditDetail("key_id", id)
+	}
+	return out, err
 }
 
 // createKey creates a key from validated parameters. trusted callers skip nothing but the
@@ -392,6 +396,7 @@ func (p *Plugin) update(c *authcore.Call) (any, error) {
 	if b.String("configId") != "" && b.String("configId") != "default" {
 		return nil, notFound()
 	}
+	c.AuditDetail("key_id", b.String("keyId"))
 	rec, err := p.owned(c.Context(), s.UserID(), b.String("keyId"))
 	if err != nil {
 		return nil, err
@@ -463,6 +468,7 @@ func (p *Plugin) delete(c *authcore.Call) (any, error) {
 	if c.Body.String("configId") != "" && c.Body.String("configId") != "default" {
 		return nil, notFound()
 	}
+	c.AuditDetail("key_id", c.Body.String("keyId"))
 	rec, err := p.owned(c.Context(), s.UserID(), c.Body.String("keyId"))
 	if err != nil {
 		return nil, err

@@ -32,13 +32,13 @@ func (p *Plugin) endpoints() []authcore.Endpoint {
 			Summary: "List device sessions", Tags: tags,
 			Description: "Lists the sessions of the accounts signed in on this browser: one per user, from the caller's valid multi-session cookies.",
 			Response:    map[string]any{"type": "array", "items": sessionUserSchema}},
-		{Method: http.MethodPost, Path: PathSetActive, Handler: p.setActive, NoStore: true,
+		{Method: http.MethodPost, Path: PathSetActive, Audit: authcore.AuditSessionSwitch, Handler: p.setActive, NoStore: true,
 			Body:    []authcore.Param{sessionTokenParam},
 			Summary: "Set the active session", Tags: tags,
 			Description: "Makes one of the caller's multi-session sessions the active session (the session cookie).",
 			Response:    sessionUserSchema,
 			Errors:      []authcore.ErrorCode{CodeInvalidSessionToken}},
-		{Method: http.MethodPost, Path: PathRevoke, Handler: p.revoke, Auth: authcore.AuthSession,
+		{Method: http.MethodPost, Path: PathRevoke, Audit: authcore.AuditSessionRevoke, Handler: p.revoke, Auth: authcore.AuthSession,
 			Body:    []authcore.Param{sessionTokenParam},
 			Summary: "Revoke a device session", Tags: tags,
 			Description: "Deletes one of the caller's multi-session sessions and its cookie; revoking the active one switches to another or signs out.",
@@ -90,6 +90,8 @@ func (p *Plugin) setActive(c *authcore.Call) (any, error) {
 		expireCookie(c, name)
 		return nil, CodeInvalidSessionToken.With(http.StatusUnauthorized)
 	}
+	c.AuditSubject(s.UserID())
+	c.AuditDetail("session_id", s.ID())
 	c.SetSessionCookies(s, p.dontRemember(c))
 	return p.engine.SessionJSON(s), nil
 }

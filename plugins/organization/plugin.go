@@ -190,6 +190,9 @@ func (p *Plugin) Register(r *authcore.Registrar) error {
 		return err
 	}
 	for _, ep := range p.endpoints() {
+		if ep.Audit != "" {
+			ep.Handler = withAuditIDs(ep.Handler)
+		}
 		if err := r.Endpoint(ep); err != nil {
 			return err
 		}

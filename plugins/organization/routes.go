@@ -62,7 +62,7 @@ func (p *Plugin) endpoints() []authcore.Endpoint {
 	orgSchema := organizationSchema()
 	member, invitation := authcore.ModelRef(ModelMember), authcore.ModelRef(ModelInvitation)
 	return []authcore.Endpoint{
-		{Method: "POST", Path: PathCreate, Auth: authcore.AuthSession, Handler: p.create, Tags: tags,
+		{Method: "POST", Path: PathCreate, Audit: authcore.AuditOrganizationCreate, Auth: authcore.AuthSession, Handler: p.create, Tags: tags,
 			Summary: "Create an organization", Response: authcore.Extend(orgSchema, map[string]any{"members": authcore.ArrayOf(member)}, "members"),
 			Body: []authcore.Param{authcore.String("name").Req().Len(1, 0), authcore.String("slug").Req().Len(1, 255),
 				authcore.String("logo").Null(), authcore.Object("metadata"), authcore.Bool("keepCurrentActiveOrganization"),
@@ -78,7 +78,7 @@ func (p *Plugin) endpoints() []authcore.Endpoint {
 			Body: []authcore.Param{authcore.Object("data").Req(), authcore.String("organizationId")},
 			Errors: unauth(CodeOrganizationNotFound, CodeUserIsNotAMemberOfTheOrganization,
 				CodeYouAreNotAllowedToUpdateThisOrganization, CodeOrganizationSlugAlreadyTaken)},
-		{Method: "POST", Path: PathDelete, Auth: authcore.AuthSession, Handler: p.delete, Tags: tags,
+		{Method: "POST", Path: PathDelete, Audit: authcore.AuditOrganizationDelete, Auth: authcore.AuthSession, Handler: p.delete, Tags: tags,
 			Summary: "Delete an organization", Response: orgSchema,
 			Body: []authcore.Param{authcore.String("organizationId").Req()},
 			Errors: unauth(CodeOrganizationDeletionDisabled, CodeOrganizationNotFound, CodeUserIsNotAMemberOfTheOrganization,
@@ -100,14 +100,14 @@ func (p *Plugin) endpoints() []authcore.Endpoint {
 			Errors: unauth(CodeOrganizationNotFound, CodeUserIsNotAMemberOfTheOrganization)},
 		{Method: "GET", Path: PathList, Auth: authcore.AuthSession, Handler: p.list, Tags: tags,
 			Summary: "List the caller's organizations", Response: authcore.ArrayOf(orgSchema), Errors: unauth()},
-		{Method: "POST", Path: PathInviteMember, Auth: authcore.AuthSession, Handler: p.inviteMember, Tags: tags,
+		{Method: "POST", Path: PathInviteMember, Audit: authcore.AuditOrganizationInvite, Auth: authcore.AuthSession, Handler: p.inviteMember, Tags: tags,
 			Summary: "Invite a user to an organization", Response: invitation,
 			Body: []authcore.Param{authcore.String("email").Req().IsEmail(), authcore.StringOrArray("role").Req(),
 				authcore.String("organizationId"), authcore.Bool("resend"), authcore.StringOrArray("teamId")},
 			Errors: unauth(CodeNoActiveOrganization, CodeUserIsNotAMemberOfTheOrganization, CodeYouAreNotAllowedToInviteUsersToThisOrganization,
 				CodeYouAreNotAllowedToInviteUserWithThisRole, CodeRoleNotFound, CodeUserIsAlreadyAMemberOfThisOrganization,
 				CodeUserIsAlreadyInvitedToThisOrganization, CodeInvitationLimitReached, CodeOrganizationNotFound, CodeTeamNotFound)},
-		{Method: "POST", Path: PathAcceptInvitation, Auth: authcore.AuthSession, Handler: p.acceptInvitation, Tags: tags,
+		{Method: "POST", Path: PathAcceptInvitation, Audit: authcore.AuditOrganizationMemberAdd, Auth: authcore.AuthSession, Handler: p.acceptInvitation, Tags: tags,
 			Summary: "Accept an invitation", Response: authcore.ObjectOf(map[string]any{"invitation": invitation, "member": member}, "invitation", "member"),
 			Body: []authcore.Param{authcore.String("invitationId").Req()},
 			Errors: unauth(CodeInvitationNotFound, CodeYouAreNotTheRecipientOfTheInvitation,
@@ -135,12 +135,12 @@ func (p *Plugin) endpoints() []authcore.Endpoint {
 			Summary:  "List the pending invitations addressed to the caller",
 			Response: authcore.ArrayOf(authcore.Extend(invitation, map[string]any{"organizationName": "string"}, "organizationName")), Query: []authcore.Param{authcore.String("email")},
 			Errors: unauth(CodeEmailVerificationRequiredForInvitation)},
-		{Method: "POST", Path: PathRemoveMember, Auth: authcore.AuthSession, Handler: p.removeMember, Tags: tags,
+		{Method: "POST", Path: PathRemoveMember, Audit: authcore.AuditOrganizationMemberRemove, Auth: authcore.AuthSession, Handler: p.removeMember, Tags: tags,
 			Summary: "Remove a member", Response: authcore.ObjectOf(map[string]any{"member": member}, "member"),
 			Body: []authcore.Param{authcore.String("memberIdOrEmail").Req(), authcore.String("organizationId")},
 			Errors: unauth(CodeNoActiveOrganization, CodeMemberNotFound, CodeYouAreNotAllowedToDeleteThisMember,
 				CodeYouCannotLeaveTheOrganizationAsTheOnlyOwner, CodeOrganizationNotFound)},
-		{Method: "POST", Path: PathUpdateMemberRole, Auth: authcore.AuthSession, Handler: p.updateMemberRole, Tags: tags,
+		{Method: "POST", Path: PathUpdateMemberRole, Audit: authcore.AuditOrganizationMemberRole, Auth: authcore.AuthSession, Handler: p.updateMemberRole, Tags: tags,
 			Summary: "Update a member's role", Response: member,
 			Body: []authcore.Param{authcore.StringOrArray("role").Req(), authcore.String("memberId").Req(), authcore.String("organizationId")},
 			Errors: unauth(CodeNoActiveOrganization, CodeMemberNotFound, CodeYouAreNotAllowedToUpdateThisMember, CodeRoleNotFound,
@@ -152,7 +152,7 @@ func (p *Plugin) endpoints() []authcore.Endpoint {
 			Summary: "Get a member's role in the active organization", Response: authcore.ObjectOf(map[string]any{"role": "string"}, "role"),
 			Query:  append(orgRef(), authcore.String("userId")),
 			Errors: unauth(CodeNoActiveOrganization, CodeOrganizationNotFound, CodeYouAreNotAMemberOfThisOrganization, CodeMemberNotFound)},
-		{Method: "POST", Path: PathLeave, Auth: authcore.AuthSession, Handler: p.leave, Tags: tags,
+		{Method: "POST", Path: PathLeave, Audit: authcore.AuditOrganizationMemberRemove, Auth: authcore.AuthSession, Handler: p.leave, Tags: tags,
 			Summary: "Leave an organization", Response: member,
 			Body:   []authcore.Param{authcore.String("organizationId").Req()},
 			Errors: unauth(CodeMemberNotFound, CodeYouCannotLeaveTheOrganizationAsTheOnlyOwner)},
@@ -166,5 +166,18 @@ func (p *Plugin) endpoints() []authcore.Endpoint {
 			Summary: "Check the caller's permissions in an organization", Response: authcore.ObjectOf(map[string]any{"error": nullSchema(), "success": "boolean"}, "error", "success"),
 			Body:   []authcore.Param{authcore.Object("permissions"), authcore.Object("permission"), authcore.String("organizationId")},
 			Errors: unauth(CodeNoActiveOrganization, CodeUserIsNotAMemberOfTheOrganization)},
+	}
+}
+
+// withAuditIDs adds the organization, invitation and member ids of the request body to the
+// call's audit event (the audited endpoints are annotated in endpoints()).
+func withAuditIDs(h authcore.HandlerFunc) authcore.HandlerFunc {
+	return func(c *authcore.Call) (any, error) {
+		for _, k := range []string{"organizationId", "invitationId", "memberId"} {
+			if v := c.Body.String(k); v != "" {
+				c.AuditDetail(k, v)
+			}
+		}
+		return h(c)
 	}
 }

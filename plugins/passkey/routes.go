@@ -52,7 +52,7 @@ func (p *Plugin) endpoints() []authcore.Endpoint {
 			Response:    map[string]any{"type": "object", "description": "PublicKeyCredentialRequestOptionsJSON"},
 		},
 		{
-			Method: http.MethodPost, Path: PathVerifyRegistration, Auth: authcore.AuthFresh,
+			Method: http.MethodPost, Path: PathVerifyRegistration, Audit: authcore.AuditPasskeyAdd, Auth: authcore.AuthFresh,
 			Handler: p.verifyRegistration, NoStore: true,
 			Body: []authcore.Param{
 				authcore.Object("response").Req().Doc("RegistrationResponseJSON from the browser"),
@@ -86,7 +86,7 @@ func (p *Plugin) endpoints() []authcore.Endpoint {
 			Errors:   []authcore.ErrorCode{authcore.CodeUnauthorized},
 		},
 		{
-			Method: http.MethodPost, Path: PathDeletePasskey, Auth: authcore.AuthSession, Handler: p.delete,
+			Method: http.MethodPost, Path: PathDeletePasskey, Audit: authcore.AuditPasskeyDelete, Auth: authcore.AuthSession, Handler: p.delete,
 			Body:    []authcore.Param{authcore.String("id").Req().Len(1, 256).Doc("Passkey id")},
 			Summary: "Delete a passkey", Description: "Deletes one of the session user's passkeys.", Tags: tags,
 			Response: map[string]any{"type": "object", "properties": map[string]any{"status": map[string]any{"type": "boolean"}}},

@@ -39,6 +39,7 @@ func (p *Plugin) delete(c *authcore.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.AuditDetail("passkey_id", c.Body.String("id"))
 	err = p.engine.Store().Delete(c.Context(), ModelPasskey, owned(c.Body.String("id"), s.UserID()))
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, CodePasskeyNotFound.With(http.StatusNotFound)

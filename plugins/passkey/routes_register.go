@@ -199,6 +199,7 @@ func (p *Plugin) verifyRegistration(c *authcore.Call) (any, error) {
 	if err != nil {
 		return nil, authcore.Internal(err)
 	}
+	c.AuditDetail("passkey_id", rec.ID())
 	out := e.Public(ModelPasskey, rec)
 	if c.Body.Bool("createSession") {
 		// The caller holds a fresh session already: this is a re-issue, not a sign-in.

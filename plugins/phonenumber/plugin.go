@@ -229,7 +229,7 @@ func (p *Plugin) endpoints() []authcore.Endpoint {
 			Errors: []authcore.ErrorCode{CodeInvalidPhoneNumber, authcore.CodeTooManyRequests},
 		},
 		{
-			Method: http.MethodPost, Path: PathResetPassword, Handler: p.resetPassword,
+			Method: http.MethodPost, Path: PathResetPassword, Audit: authcore.AuditPasswordReset, Handler: p.resetPassword,
 			Body: []authcore.Param{authcore.String("otp").Req().Doc(`The one time password to reset the password. Eg: "123456"`),
 				phone, authcore.String("newPassword").Req().Doc("The new password.")},
 			Summary: "Reset the password with a phone number OTP", Response: authcore.ObjectOf(map[string]any{"status": "boolean"}, "status"),

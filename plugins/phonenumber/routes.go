@@ -142,6 +142,7 @@ func (p *Plugin) verify(c *authcore.Call) (any, error) {
 // updatePhoneNumber moves a verified number to the signed-in caller's account. The session is
 // read from storage, never from a cookie cache.
 func (p *Plugin) updatePhoneNumber(c *authcore.Call, phone string) (any, error) {
+	c.AuditAs(authcore.AuditPhoneNumberChange)
 	e := p.engine
 	ctx := c.Context()
 	s, err := c.Session()
@@ -271,6 +272,7 @@ func (p *Plugin) resetPassword(c *authcore.Call) (any, error) {
 	if err := p.checkCode(ctx, id, c.Body.String("otp"), true); err != nil {
 		return nil, err
 	}
+	c.AuditSubject(user.ID())
 	if err := e.ResetPassword(ctx, user.ID(), pw); err != nil {
 		return nil, err
 	}

@@ -31,7 +31,7 @@ func (p *Plugin) endpoints() []authcore.Endpoint {
 	trust := authcore.Bool("trustDevice").Doc("Trust this device: later sign-ins on it skip the second factor (trust_device_max_age, default 30 days)")
 	return []authcore.Endpoint{
 		{
-			Method: http.MethodPost, Path: PathEnable, Auth: authcore.AuthSession, Handler: p.enable, NoStore: true,
+			Method: http.MethodPost, Path: PathEnable, Audit: authcore.AuditTwoFactorEnable, Auth: authcore.AuthSession, Handler: p.enable, NoStore: true,
 			Body: []authcore.Param{password,
 				authcore.String("method").Doc(`"totp" (default): an authenticator app; "otp": codes by email or SMS, enabled at once`),
 				authcore.String("issuer").Len(0, 200).Doc("Issuer shown by authenticator apps (default: the issuer option, then the app name)")},
@@ -42,7 +42,7 @@ func (p *Plugin) endpoints() []authcore.Endpoint {
 				CodeTOTPAlreadyEnabled, authcore.CodeValidationError},
 		},
 		{
-			Method: http.MethodPost, Path: PathDisable, Auth: authcore.AuthSensitive, Handler: p.disable, BodyOptional: p.AllowPasswordless,
+			Method: http.MethodPost, Path: PathDisable, Audit: authcore.AuditTwoFactorDisable, Auth: authcore.AuthSensitive, Handler: p.disable, BodyOptional: p.AllowPasswordless,
 			Body:    []authcore.Param{password},
 			Summary: "Disable two factor authentication", Tags: tags,
 			Description: "Removes the authenticator and backup codes, ends every trusted device and rotates the session.",
@@ -90,7 +90,7 @@ func (p *Plugin) endpoints() []authcore.Endpoint {
 				CodeTooManyAttemptsRequestNewCode, CodeAccountTemporarilyLocked},
 		},
 		{
-			Method: http.MethodPost, Path: PathGenerateBackupCodes, Auth: authcore.AuthSession, Handler: p.generateBackupCodes,
+			Method: http.MethodPost, Path: PathGenerateBackupCodes, Audit: authcore.AuditTwoFactorBackupCodes, Auth: authcore.AuthSession, Handler: p.generateBackupCodes,
 			NoStore: true, BodyOptional: p.AllowPasswordless,
 			Body:    []authcore.Param{password},
 			Summary: "Generate new backup codes for two-factor authentication", Tags: tags,
@@ -179,6 +179,7 @@ func (p *Plugin) enable(c *authcore.Call) (any, error) {
 		if _, err := p.rotate(c, s, updated); err != nil {
 			return nil, err
 		}
+		c.AuditDetail("method", MethodOTP)
 		return map[string]any{"method": MethodOTP}, nil
 	case MethodTOTP:
 	default:
@@ -229,6 +230,10 @@ func (p *Plugin) enable(c *authcore.Call) (any, error) {
 	}
 	if err != nil {
 		return nil, authcore.Internal(err)
+	}
+	c.AuditDetail("method", MethodTOTP)
+	if !p.SkipVerificationOnEnable {
+		c.AuditDetail("step", "pending_verification") // enabled when a code is verified
 	}
 	if p.SkipVerificationOnEnable {
 		updated, err := p.setEnabled(c, user.ID(), true)

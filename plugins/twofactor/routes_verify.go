@@ -52,6 +52,7 @@ func (p *Plugin) resolve(c *authcore.Call) (*verifier, error) {
 		}
 		return nil, errInvalidCookie
 	}
+	c.AuditSignInAttempt(MethodTwoFactor, ch.user.ID()) // a wrong code is a failed sign-in
 	return &verifier{ch: ch, user: ch.user}, nil
 }
 
@@ -74,6 +75,8 @@ func (p *Plugin) sessionBody(v *verifier) any {
 // the user as it was before — spec §7.3's quirk — while its cookie already holds the new
 // session; Gatehouse returns what the cookie holds.)
 func (p *Plugin) enrolled(c *authcore.Call, v *verifier, updated storage.Record) (any, error) {
+	c.AuditAs(authcore.AuditTwoFactorEnable)
+	c.AuditDetail("step", "verified")
 	if updated == nil {
 		var err error
 		if updated, err = p.setEnabled(c, v.user.ID(), true); err != nil {

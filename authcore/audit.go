@@ -58,6 +58,7 @@ const (
 	AuditAdminAPIKeyCreate        = "admin.api_key_create" // the Caddy admin API (gatehouse apikey CLI)
 	AuditAdminAPIKeyUpdate        = "admin.api_key_update"
 	AuditAdminAPIKeyDelete        = "admin.api_key_delete"
+	AuditAdminSecretReencrypt     = "admin.secret_reencrypt" // gatehouse secret reencrypt
 	AuditOrganizationCreate       = "organization.create"
 	AuditOrganizationDelete       = "organization.delete"
 	AuditOrganizationMemberAdd    = "organization.member_add" // an invitation accepted, or a member added

@@ -1,6 +1,11 @@
 package caddymodule
 
-import "net/http"
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/gatehouse-auth/gatehouse/authcore"
+)
 
 // reencrypt answers POST /gatehouse/secret/reencrypt (`gatehouse secret reencrypt`): every
 // stored ciphertext made with a secret now in previous_secrets is re-encrypted with the
@@ -14,7 +19,7 @@ func (q *adminRequest) reencrypt() error {
 	if err != nil {
 		return engineError("re-encrypting", err)
 	}
-	q.e.Logger().Info("stored ciphertexts re-encrypted with the current secret",
-		"resealed", rep.Resealed, "undecryptable", rep.Undecryptable)
+	q.audit(authcore.AuditAdminSecretReencrypt, "", "resealed", strconv.Itoa(rep.Resealed),
+		"undecryptable", strconv.Itoa(rep.Undecryptable))
 	return q.reply(http.StatusOK, rep)
 }

@@ -49,6 +49,7 @@ type Engine struct {
 	jobs     *jobQueue
 	metrics  Metrics
 	metered  bool // a metrics sink was configured (WithMetrics)
+	health   *storageHealth
 
 	reg      *registry
 	static   map[string]*Endpoint // "GET /ok"
@@ -247,12 +248,14 @@ func New(cfg Config, opts ...Option) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("authcore: binding storage: %w", err)
 	}
-	timed := raw
+	e.health = &storageHealth{log: e.log, clock: e.clock}
+	var checked storage.Adapter = healthAdapter{Adapter: raw, h: e.health}
+	timed := checked
 	if e.metered {
-		timed = timedAdapter{Adapter: raw, m: e.metrics}
+		timed = timedAdapter{Adapter: checked, m: e.metrics}
 	}
 	e.store = &genAdapter{Adapter: timed, scoped: e.reg.userScoped, cache: e.cache}
-	e.useStoredLimits(raw)
+	e.useStoredLimits(checked)
 	e.freeze()
 
 	ctx, cancel := context.WithCancel(context.Background())

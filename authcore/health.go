@@ -56,16 +56,21 @@ const (
 
 // storageHealth is the one place that watches storage for an outage and logs it: one line
 // when failures start, a summary at most every healthReportEvery while they last, and one
-// line when the failing kinds of operation all succeed again. A success costs one atomic
-// load while storage is healthy.
+// line when the failing kinds of operation all succeed again. A store that fails only some
+// writes (a full disk: a write that fits in free pages succeeds, one that must grow the
+// file fails) flaps between the two; a new outage that starts less than healthReportEvery
+// after the last announced one is not announced (nor its end), so flapping logs at most a
+// start and an end line per period. A success costs one atomic load while storage is
+// healthy.
 type storageHealth struct {
 	down    atomic.Uint32 // opRead|opWrite bits of the kinds currently failing
-	refused atomic.Int64  // requests refused since the outage started
+	refused atomic.Int64  // requests refused since the announced outage started
 
 	mu         sync.Mutex // guards the fields below and transitions of down
-	since      time.Time
-	lastReport time.Time
-	reported   int64 // refused at the last summary
+	announced  bool       // the current outage's start was logged, its end not yet
+	since      time.Time  // start of the announced outage
+	lastReport time.Time  // last start or summary line
+	reported   int64      // refused at the last summary
 	lastErr    string
 
 	log   *slog.Logger
@@ -89,9 +94,10 @@ func (h *storageHealth) ok(kind uint32) {
 		d &^= kind
 	}
 	h.down.Store(d)
-	if d != 0 {
+	if d != 0 || !h.announced {
 		return
 	}
+	h.announced = false
 	n := h.refused.Swap(0)
 	out := h.clock.Now().Sub(h.since).Round(time.Millisecond)
 	h.log.Warn(fmt.Sprintf("storage recovered after %s (%d requests refused)", out, n),
@@ -106,12 +112,14 @@ func (h *storageHealth) failed(kind uint32, err error) error {
 	d := h.down.Load()
 	h.down.Store(d | kind)
 	h.lastErr = err.Error()
-	if d == 0 {
+	switch {
+	case !h.announced && (h.since.IsZero() || now.Sub(h.lastReport) >= healthReportEvery):
+		h.announced = true
 		h.since, h.lastReport, h.reported = now, now, 0
 		h.refused.Store(0)
 		h.log.Error("storage unavailable: "+h.lastErr+" — refusing requests with 503",
 			"operation", kindName(kind), "error", h.lastErr)
-	} else if now.Sub(h.lastReport) >= healthReportEvery {
+	case h.announced && now.Sub(h.lastReport) >= healthReportEvery:
 		n := h.refused.Load()
 		h.log.Error(fmt.Sprintf("storage still unavailable after %s: %d requests refused in the last %s",
 			now.Sub(h.since).Round(time.Second), n-h.reported, now.Sub(h.lastReport).Round(time.Second)),

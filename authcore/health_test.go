@@ -100,6 +100,7 @@ func TestStorageFaultsAuthAPI(t *testing.T) {
 
 	// A store that can no longer write (a full disk): reads keep working — a valid session
 	// is still valid — writes fail closed, and the successful reads do not end the outage.
+	h.Clock.Advance(10 * time.Second) // a new outage is announced 10 s after the last line
 	faults.Fail(faultstore.Writes, nil)
 	for range 3 {
 		if r := c.Get("/get-session"); r.StatusCode != http.StatusOK || r.Object()["user"] == nil {
@@ -120,6 +121,29 @@ func TestStorageFaultsAuthAPI(t *testing.T) {
 	}
 	if rec := logLines(&logs, "storage recovered after"); len(rec) != 2 || !strings.Contains(rec[1], "(3 requests refused)") {
 		t.Errorf("recovery lines %q, want a second one counting 3 refusals", rec)
+	}
+
+	// Flapping (some writes fit, others do not): within 10 s of the last announcement, new
+	// outages and their ends are not logged again.
+	for range 3 {
+		faults.Fail(faultstore.Writes, nil)
+		wantUnavailable(t, "sign-in, flapping", h.Client().Post("/sign-in/email",
+			map[string]any{"email": "ada@example.com", "password": "correct horse battery"}))
+		faults.Clear()
+		if r := h.Client().Post("/sign-in/email", map[string]any{"email": "ada@example.com", "password": "correct horse battery"}); r.StatusCode != http.StatusOK {
+			t.Fatalf("sign-in between flaps: %d %s", r.StatusCode, r.Body)
+		}
+	}
+	if a, r := len(logLines(&logs, "storage unavailable:")), len(logLines(&logs, "storage recovered after")); a != 2 || r != 2 {
+		t.Errorf("flapping logged %d start and %d end lines, want none more than the 2 and 2 before:\n%s", a, r, logs.String())
+	}
+	// 10 s on, a failure is announced again.
+	h.Clock.Advance(10 * time.Second)
+	faults.Fail(faultstore.Writes, nil)
+	wantUnavailable(t, "sign-in, 10 s later", h.Client().Post("/sign-in/email",
+		map[string]any{"email": "ada@example.com", "password": "correct horse battery"}))
+	if n := len(logLines(&logs, "storage unavailable:")); n != 3 {
+		t.Errorf("%d start lines, want 3 once 10 s passed:\n%s", n, logs.String())
 	}
 }
 

@@ -372,16 +372,23 @@ func (e *Engine) Limit(key string, rule ratelimit.Rule) error {
 	return tooManyRequests(retry)
 }
 
-// allow asks the engine's limiter. The database limiter fails closed; when it failed
-// because storage is unavailable, the request is refused as an outage (503), not as over
-// its limit.
+// allow asks the engine's limiter (see AllowLimit).
 func (e *Engine) allow(key string, rule ratelimit.Rule) (bool, time.Duration, error) {
+	return e.AllowLimit(e.limiter, key, rule)
+}
+
+// AllowLimit asks limiter l about key at the engine's clock. The database limiter fails
+// closed; when it failed because storage is unavailable, the error (storage.ErrUnavailable)
+// is returned so that the request is answered as an outage (503), not as over its limit.
+// Plugins counting their own limits on [Engine.RateLimiter] use it too.
+func (e *Engine) AllowLimit(l ratelimit.Store, key string, rule ratelimit.Rule) (bool, time.Duration, error) {
 	now := e.clock.Now()
-	if e.stored == nil || e.limiter != ratelimit.Store(e.stored) {
-		ok, retry := e.limiter.Allow(key, rule, now)
+	s, stored := l.(*ratelimit.Stored)
+	if !stored {
+		ok, retry := l.Allow(key, rule, now)
 		return ok, retry, nil
 	}
-	ok, retry, err := e.stored.Check(key, rule, now)
+	ok, retry, err := s.Check(key, rule, now)
 	if errors.Is(err, storage.ErrUnavailable) {
 		return false, 0, err // answered by Unavailable where the request's answer is written
 	}

@@ -163,3 +163,34 @@ func TestGatewayStorageFaults(t *testing.T) {
 		}
 	}
 }
+
+// TestGatewayStorageFaultsSharedKeyLimit: on a shared store an API key's per-key rate
+// limit is counted in the database; when that write fails, the key is refused with 503 —
+// not let through, and not answered as over its limit (429).
+func TestGatewayStorageFaultsSharedKeyLimit(t *testing.T) {
+	var faults faultstore.Faults
+	keys := &apikey.Plugin{}
+	f := newFixture(t, &Handler{}, authcoretest.WithPlugins(keys),
+		authcoretest.WithConfig(func(c *authcore.Config) { c.RateLimit.Storage = authcore.RateLimitDatabase }),
+		authcoretest.WithEngineOptions(authcore.WithStore(faults.Store(memory.NewStore())), authcore.WithSharedStore()))
+	ada := f.signUp("Ada", "ada@example.com")
+	on, window, max := true, time.Minute, int64(100)
+	created, err := keys.CreateAPIKey(t.Context(), authcore.APIKeyParams{UserID: ada.userID, Name: "k",
+		RateLimitEnabled: &on, RateLimitTimeWindow: &window, RateLimitMax: &max})
+	key, _ := created["key"].(string)
+	if key == "" {
+		t.Fatalf("api key %v %v", created, err)
+	}
+	if s := f.serve("GET", "/app", nil, "X-Api-Key", key); s.rec.Code != http.StatusOK || f.up.calls != 1 {
+		t.Fatalf("before the fault: %d %s", s.rec.Code, s.rec.Body)
+	}
+	faults.Fail(faultstore.Writes, nil)
+	s := f.serve("GET", "/app", nil, "X-Api-Key", key)
+	if s.rec.Code != http.StatusServiceUnavailable || f.up.calls != 1 || s.envelope(t)["code"] != "SERVICE_UNAVAILABLE" {
+		t.Errorf("per-key limit with failing writes: %d %s, upstream calls %d", s.rec.Code, s.rec.Body, f.up.calls)
+	}
+	faults.Clear()
+	if s := f.serve("GET", "/app", nil, "X-Api-Key", key); s.rec.Code != http.StatusOK || f.up.calls != 2 {
+		t.Errorf("after the fault cleared: %d %s", s.rec.Code, s.rec.Body)
+	}
+}

@@ -20,9 +20,11 @@ import (
 // fault clears, gatehouse recovers by itself, without a restart.
 //
 // A read-only filesystem under a running server is not tested: remounting a filesystem
-// read-only is refused (EBUSY) while bbolt holds its file open for writing, and the
+// read-only — the filesystem itself (tmpfs) or only a bind mount of it — is refused with
+// EBUSY while bbolt holds its file open for writing (checked as root on Linux 6.x), and the
 // alternatives (device-mapper error targets) need privileges and kernel modules CI does not
-// have. A write that fails with EROFS takes the same path as EFBIG below.
+// have. A write that fails with EROFS or EIO takes the same path as EFBIG below: any error
+// that is not one of the storage contract's answers is an outage.
 
 const faultSecret = "fault-test-secret-0123456789abcdef0123456789ab"
 

@@ -649,7 +649,7 @@ func TestConflictingCredentials(t *testing.T) {
 	}
 }
 
-// DUR-02: storage faults fail closed.
+// DUR-02: storage faults fail closed, answered 503 SERVICE_UNAVAILABLE (issue 12).
 func TestStorageFaults(t *testing.T) {
 	h, st := countingHarness(t)
 	c, _ := h.SignUp("Alice", "alice@example.com", inpPassword)
@@ -658,13 +658,13 @@ func TestStorageFaults(t *testing.T) {
 	st.failCreate.Store("session")
 	before := inpRowCounts(t, h)
 	r := h.Client().Post(authcore.PathSignInEmail, signIn)
-	wantEnvelope(t, "sign-in with a failing store", r, 500, "FAILED_TO_CREATE_SESSION", "Failed to create session")
+	wantEnvelope(t, "sign-in with a failing store", r, 503, "SERVICE_UNAVAILABLE", "Service temporarily unavailable")
 	if cs := r.Header.Values("Set-Cookie"); len(cs) != 0 {
 		t.Fatalf("failed sign-in set cookies %v", cs)
 	}
 	inpSameRows(t, h, before)
 	r = h.Client().Post(authcore.PathSignUpEmail, map[string]any{"name": "Bob", "email": "bob@example.com", "password": inpPassword})
-	if r.StatusCode != 500 || len(r.Header.Values("Set-Cookie")) != 0 {
+	if r.StatusCode != 503 || len(r.Header.Values("Set-Cookie")) != 0 {
 		t.Fatalf("sign-up with a failing session store: %d %v", r.StatusCode, r.Header.Values("Set-Cookie"))
 	}
 	st.failCreate.Store("")
@@ -672,13 +672,13 @@ func TestStorageFaults(t *testing.T) {
 		t.Fatalf("after recovery: %d %s", r.StatusCode, r.Body)
 	}
 
-	// Failing reads: the API answers 500 and keeps the caller's cookie (no sign-out by
+	// Failing reads: the API answers 503 and keeps the caller's cookie (no sign-out by
 	// accident); the gateway gets an error, never an anonymous verdict or a stale identity.
 	fresh := h.Client()
 	fresh.Post(authcore.PathSignInEmail, signIn)
 	st.failReads.Store(true)
 	r = c.Get(authcore.PathGetSession)
-	wantEnvelope(t, "get-session with failing reads", r, 500, "INTERNAL_SERVER_ERROR", "")
+	wantEnvelope(t, "get-session with failing reads", r, 503, "SERVICE_UNAVAILABLE", "Service temporarily unavailable")
 	if cs := r.Header.Values("Set-Cookie"); len(cs) != 0 {
 		t.Fatalf("storage failure cleared cookies: %v", cs)
 	}

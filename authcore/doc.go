@@ -117,6 +117,21 @@
 // The engine's adapter ([Engine.Store]) wraps the configured storage so that writes to
 // user-scoped rows invalidate cached sessions. Single-use tokens are taken with ConsumeOne.
 //
+// # Storage faults fail closed
+//
+// Under those wrappers sits a storage health tracker (health.go): every storage error that
+// is the store failing to answer — an I/O error, a full disk, a lost database connection,
+// anything but the contract's answers (not found, duplicate, ...) — is marked
+// storage.ErrUnavailable. [Engine.Unavailable] turns such an error into 503
+// SERVICE_UNAVAILABLE with Retry-After; the auth API (in write), the gateway (failClosed)
+// and the database rate limiter answer every request that met one through it, whatever
+// status a handler made of it, so a credential that cannot be checked is never treated as
+// absent. The outage is logged by the tracker alone: "storage unavailable: <error> —
+// refusing requests with 503" when it starts, a summary at most every 10 s while it lasts,
+// "storage recovered after <d> (<n> requests refused)" on the first success of the failing
+// kind (a read ends a read outage, a write ends any). A flapping store is announced at most
+// once per 10 s. While storage is healthy a call costs one atomic load.
+//
 // # Several nodes on one store (WithSharedStore)
 //
 // With PostgreSQL, several Gatehouse processes serve from one database behind a load
@@ -134,7 +149,7 @@
 //     [ratelimit.Stored], so a limit is a cluster-wide limit, not one per node. A single
 //     node on bbolt keeps the in-memory limiter (no storage write per auth-API request);
 //     bbolt locks its file, so it can never be shared anyway. A store failure refuses the
-//     request (fails closed). The sweeper deletes counters whose window has ended. The
+//     request (fails closed: 503 when storage is unavailable, see [Engine.AllowLimit]). The sweeper deletes counters whose window has ended. The
 //     model is ephemeral (storage.Model.Ephemeral): on PostgreSQL an UNLOGGED table, so a
 //     counted request waits for no WAL flush, and a database crash or failover empties it —
 //     every window and lock-out then starts afresh, once; quotas are not in it.

@@ -50,6 +50,7 @@ type Engine struct {
 	metrics  Metrics
 	metered  bool // a metrics sink was configured (WithMetrics)
 	auditLog *slog.Logger
+	health   *storageHealth
 
 	reg      *registry
 	static   map[string]*Endpoint // "GET /ok"
@@ -253,12 +254,14 @@ func New(cfg Config, opts ...Option) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("authcore: binding storage: %w", err)
 	}
-	timed := raw
+	e.health = &storageHealth{log: e.log, clock: e.clock}
+	var checked storage.Adapter = healthAdapter{Adapter: raw, h: e.health}
+	timed := checked
 	if e.metered {
-		timed = timedAdapter{Adapter: raw, m: e.metrics}
+		timed = timedAdapter{Adapter: checked, m: e.metrics}
 	}
 	e.store = &genAdapter{Adapter: timed, scoped: e.reg.userScoped, cache: e.cache}
-	e.useStoredLimits(raw)
+	e.useStoredLimits(checked)
 	e.freeze()
 
 	ctx, cancel := context.WithCancel(context.Background())

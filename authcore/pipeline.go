@@ -13,6 +13,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/authcore/origin"
 	"github.com/gatehouse-auth/gatehouse/authcore/ratelimit"
+	"github.com/gatehouse-auth/gatehouse/storage"
 )
 
 // ServeHTTP serves the auth API under the base path. The pipeline order is documented in
@@ -353,23 +354,50 @@ func (e *Engine) rateLimit(c *Call) error {
 	}
 	rule := e.rateRule(c.Route)
 	key := ratelimit.ClientKey(c.ClientIP()) + "|" + c.Route
-	ok, retry := e.limiter.Allow(key, rule, e.clock.Now())
-	if ok {
-		return nil
+	ok, retry, err := e.allow(key, rule)
+	if ok || err != nil {
+		return err
 	}
 	e.metrics.RateLimited("ip")
 	return tooManyRequests(retry)
 }
 
 // Limit applies rule to key on the engine's limiter (shared across reloads): nil, or 429
-// with Retry-After. The gateway uses it for its own endpoints, such as /verify.
+// with Retry-After (503 when the database limiter's storage is unavailable). The gateway
+// uses it for its own endpoints, such as /verify.
 func (e *Engine) Limit(key string, rule ratelimit.Rule) error {
-	ok, retry := e.limiter.Allow(key, rule, e.clock.Now())
-	if ok {
-		return nil
+	ok, retry, err := e.allow(key, rule)
+	if ok || err != nil {
+		return err
 	}
 	e.metrics.RateLimited("limit")
 	return tooManyRequests(retry)
+}
+
+// allow asks the engine's limiter (see AllowLimit).
+func (e *Engine) allow(key string, rule ratelimit.Rule) (bool, time.Duration, error) {
+	return e.AllowLimit(e.limiter, key, rule)
+}
+
+// AllowLimit asks limiter l about key at the engine's clock. The database limiter fails
+// closed; when it failed because storage is unavailable, the error (storage.ErrUnavailable)
+// is returned so that the request is answered as an outage (503), not as over its limit.
+// Plugins counting their own limits on [Engine.RateLimiter] use it too.
+func (e *Engine) AllowLimit(l ratelimit.Store, key string, rule ratelimit.Rule) (bool, time.Duration, error) {
+	now := e.clock.Now()
+	s, stored := l.(*ratelimit.Stored)
+	if !stored {
+		ok, retry := l.Allow(key, rule, now)
+		return ok, retry, nil
+	}
+	ok, retry, err := s.Check(key, rule, now)
+	if errors.Is(err, storage.ErrUnavailable) {
+		return false, 0, err // answered by Unavailable where the request's answer is written
+	}
+	if err != nil {
+		e.log.Error("rate limit: storage failed; refusing the request", "error", err.Error())
+	}
+	return ok, retry, nil
 }
 
 func tooManyRequests(retry time.Duration) *Error {
@@ -460,6 +488,10 @@ func (e *Engine) validate(c *Call) error {
 func (e *Engine) write(w http.ResponseWriter, c *Call, resp any, err error) {
 	// Encode first: a result that cannot be encoded (NaN, a channel) is a 500 like any
 	// other, decided before cookies are written or interceptors look at the call.
+	if ue := e.Unavailable(err); ue != nil {
+		// Storage could not answer: 503 with Retry-After, whatever the handler made of it.
+		err = ue
+	}
 	var body []byte
 	if err == nil {
 		switch resp.(type) {
@@ -537,10 +569,13 @@ func (e *Engine) intercept(c *Call) (err error) {
 
 func (e *Engine) writeError(w http.ResponseWriter, c *Call, er *Error) {
 	h := w.Header()
-	if er.Status >= 500 {
-		// No cookies on a 5xx (DUR-02; write has already dropped them).
+	switch {
+	case er.Status >= 500 && errors.Is(er, storage.ErrUnavailable):
+		// No cookies on a 5xx (DUR-02; write has already dropped them). A storage outage
+		// is logged once by the engine's storage health tracker, not per request.
+	case er.Status >= 500:
 		e.log.Error("auth request failed", "method", c.Request.Method, "route", c.Route, "error", er.Error())
-	} else {
+	default:
 		for _, sc := range c.cookies {
 			h.Add("Set-Cookie", sc.line)
 		}

@@ -646,12 +646,15 @@ func TestSignUpSendsVerificationWithCallback(t *testing.T) {
 	}
 }
 
+// TestSignUpStorageFailures: the faulty store fails (an I/O error), so each answer is 503 SERVICE_UNAVAILABLE with
+// Retry-After (issue 12) where Better Auth answers its FAILED_TO_CREATE_* codes: a client
+// must not read an outage as a problem with its input.
 func TestSignUpStorageFailures(t *testing.T) {
 	t.Run("user", func(t *testing.T) {
 		st := flowFaultyStore{memory.NewStore(), map[string]bool{authcore.ModelUser: true}}
 		h := authcoretest.New(t, authcoretest.WithEngineOptions(authcore.WithStore(st)))
 		r := h.Client().Post("/sign-up/email", map[string]any{"name": "A", "email": "a@example.com", "password": flowPW})
-		flowErr(t, r, http.StatusUnprocessableEntity, "FAILED_TO_CREATE_USER", "Failed to create user")
+		flowErr(t, r, http.StatusServiceUnavailable, "SERVICE_UNAVAILABLE", "Service temporarily unavailable")
 		flowNoSessionCookie(t, r)
 	})
 	t.Run("credential account", func(t *testing.T) {
@@ -659,18 +662,18 @@ func TestSignUpStorageFailures(t *testing.T) {
 		st := flowFaultyStore{memory.NewStore(), map[string]bool{authcore.ModelAccount: true}}
 		h := authcoretest.New(t, authcoretest.WithEngineOptions(authcore.WithStore(st)))
 		r := h.Client().Post("/sign-up/email", map[string]any{"name": "A", "email": "a@example.com", "password": flowPW})
-		flowErr(t, r, http.StatusUnprocessableEntity, "FAILED_TO_CREATE_USER", "Failed to create user")
+		flowErr(t, r, http.StatusServiceUnavailable, "SERVICE_UNAVAILABLE", "Service temporarily unavailable")
 		if flowUser(t, h, "a@example.com") != nil {
 			t.Fatal("user kept without its credential account")
 		}
 	})
 	t.Run("session", func(t *testing.T) {
-		// Spec §6 #1 answers 400 here; Gatehouse answers 500 so that a failed request
-		// never sets cookies (DUR-02). The code is Better Auth's.
+		// Spec §6 #1 answers 400 here; Gatehouse answers 5xx so that a failed request
+		// never sets cookies (DUR-02).
 		st := flowFaultyStore{memory.NewStore(), map[string]bool{authcore.ModelSession: true}}
 		h := authcoretest.New(t, authcoretest.WithEngineOptions(authcore.WithStore(st)))
 		r := h.Client().Post("/sign-up/email", map[string]any{"name": "A", "email": "a@example.com", "password": flowPW})
-		flowErr(t, r, http.StatusInternalServerError, "FAILED_TO_CREATE_SESSION", "Failed to create session")
+		flowErr(t, r, http.StatusServiceUnavailable, "SERVICE_UNAVAILABLE", "Service temporarily unavailable")
 		if len(r.Header.Values("Set-Cookie")) != 0 {
 			t.Fatalf("cookies on a failed sign-up: %v", r.Header.Values("Set-Cookie"))
 		}

@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/gatehouse-auth/gatehouse/authcore"
+	"github.com/gatehouse-auth/gatehouse/storage"
 )
 
 func init() {
@@ -221,7 +222,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	gw := newGuardWriter(w, h)
 	if p != nil && p.Refresh {
 		line, err := h.engine.GatewayRefresh(r, p)
-		if err != nil {
+		if err != nil && !errors.Is(err, storage.ErrUnavailable) { // an outage is logged once, by the engine
+			// The credential was valid; only its extension failed, so the request goes on.
 			h.logger.Error("refreshing session", zap.Error(err))
 		}
 		gw.setCookie = line
@@ -272,8 +274,12 @@ func (h *Handler) underBasePath(clean string) bool {
 
 // failClosed turns an authentication error into the answer: an *authcore.Error as is (401,
 // 403, 429); anything else is a technical failure, answered 503 without reaching the
-// upstream (DUR-02).
+// upstream (DUR-02). Storage being unavailable is checked first — whatever status an
+// authenticator made of it — and is not logged per request: the engine logs the outage.
 func (h *Handler) failClosed(err error) *authcore.Error {
+	if ue := h.engine.Unavailable(err); ue != nil {
+		return ue
+	}
 	var ae *authcore.Error
 	if errors.As(err, &ae) && ae.Status < 500 {
 		return ae

@@ -25,6 +25,12 @@ var (
 	ErrClosed = errors.New("storage: adapter closed")
 	// ErrReadOnly: a write through the adapter of a read-only transaction ([Adapter.View]).
 	ErrReadOnly = errors.New("storage: write in a read-only transaction")
+	// ErrUnavailable: the store could not answer (an I/O error, a full disk, a read-only
+	// file, a lost database connection), as opposed to answering with one of the errors
+	// above. Adapters return their drivers' errors; the engine's storage wrapper marks them
+	// so that errors.Is(err, ErrUnavailable) holds, and requests meeting one fail closed
+	// with 503.
+	ErrUnavailable = errors.New("storage: unavailable")
 )
 
 // ConstraintError names the model and fields of a violated constraint, so a caller can tell

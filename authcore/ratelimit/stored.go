@@ -3,6 +3,7 @@ package ratelimit
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -43,7 +44,8 @@ func Model(name string) storage.Model {
 // again.
 //
 // Errors fail closed: a request is refused (retry after one second) when the store cannot
-// answer, and logged. The Store interface carries no context; each call is bounded by
+// answer, and logged (unless marked storage.ErrUnavailable, an outage the caller logs);
+// [Stored.Check] returns the error instead. The Store interface carries no context; each call is bounded by
 // Timeout.
 type Stored struct {
 	a       storage.Adapter
@@ -70,8 +72,19 @@ const failClosedRetry = time.Second
 
 // Allow implements [Store] with spec §4.6's semantics, across every node sharing the store.
 func (s *Stored) Allow(key string, rule Rule, now time.Time) (bool, time.Duration) {
+	ok, retry, err := s.Check(key, rule, now)
+	if err != nil {
+		s.logFailure(err)
+	}
+	return ok, retry
+}
+
+// Check is Allow that returns the storage failure behind a refusal instead of logging it,
+// so that a caller can answer an outage as such (503) rather than as a limit (429). A
+// failure always comes with ok false.
+func (s *Stored) Check(key string, rule Rule, now time.Time) (bool, time.Duration, error) {
 	if ok, retry, decided := trivial(rule); decided {
-		return ok, retry
+		return ok, retry, nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.Timeout)
 	defer cancel()
@@ -82,10 +95,10 @@ func (s *Stored) Allow(key string, rule Rule, now time.Time) (bool, time.Duratio
 	_, err := s.a.IncrementOne(ctx, s.model, storage.And(storage.ByID(key),
 		storage.Gt(FieldLastRequest, start), storage.Lt(FieldCount, int64(rule.Max))), FieldCount, 1, set)
 	if err == nil {
-		return true, 0
+		return true, 0, nil
 	}
 	if !errors.Is(err, storage.ErrNotFound) {
-		return s.failClosed("update", err)
+		return false, failClosedRetry, fmt.Errorf("rate limit update: %w", err)
 	}
 	for range storedAttempts {
 		rec, err := s.a.FindOne(ctx, s.model, storage.ByID(key))
@@ -94,14 +107,14 @@ func (s *Stored) Allow(key string, rule Rule, now time.Time) (bool, time.Duratio
 			_, err = s.a.Create(ctx, s.model, storage.Record{"id": key, FieldKey: key, FieldCount: int64(1),
 				FieldLastRequest: ms, FieldExpiresAt: ms + rule.Window.Milliseconds()})
 			if err == nil {
-				return true, 0
+				return true, 0, nil
 			}
 			if errors.Is(err, storage.ErrDuplicate) {
 				continue // another node created it: decide again
 			}
-			return s.failClosed("create", err)
+			return false, failClosedRetry, fmt.Errorf("rate limit create: %w", err)
 		case err != nil:
-			return s.failClosed("read", err)
+			return false, failClosedRetry, fmt.Errorf("rate limit read: %w", err)
 		}
 		last := rec.Int(FieldLastRequest)
 		if last <= start {
@@ -112,20 +125,20 @@ func (s *Stored) Allow(key string, rule Rule, now time.Time) (bool, time.Duratio
 		} else {
 			if rec.Int(FieldCount) >= int64(rule.Max) {
 				retry := rule.Window - time.Duration(ms-last)*time.Millisecond
-				return false, min(max(retry, time.Millisecond), rule.Window)
+				return false, min(max(retry, time.Millisecond), rule.Window), nil
 			}
 			_, err = s.a.IncrementOne(ctx, s.model, storage.And(storage.ByID(key),
 				storage.Gt(FieldLastRequest, start), storage.Lt(FieldCount, int64(rule.Max))), FieldCount, 1, set)
 		}
 		if err == nil {
-			return true, 0
+			return true, 0, nil
 		}
 		if !errors.Is(err, storage.ErrNotFound) {
-			return s.failClosed("update", err)
+			return false, failClosedRetry, fmt.Errorf("rate limit update: %w", err)
 		}
 		// The row changed under us (another node counted or restarted it): decide again.
 	}
-	return s.failClosed("allow", errors.New("too much contention"))
+	return false, failClosedRetry, errors.New("rate limit: too much contention")
 }
 
 // Peek implements [Store]: Allow's verdict without a write.
@@ -164,6 +177,16 @@ func (s *Stored) Sweep(ctx context.Context, now time.Time) (int, error) {
 }
 
 func (s *Stored) failClosed(op string, err error) (bool, time.Duration) {
-	s.log.Error("rate limit: storage failed; refusing the request", "op", op, "error", err.Error())
+	s.logFailure(fmt.Errorf("rate limit %s: %w", op, err))
 	return false, failClosedRetry
+}
+
+// logFailure logs a refusal caused by the store, unless the error is marked
+// storage.ErrUnavailable: an outage is logged once by whoever marked it (the engine's
+// storage health tracker), not once per request.
+func (s *Stored) logFailure(err error) {
+	if errors.Is(err, storage.ErrUnavailable) {
+		return
+	}
+	s.log.Error("rate limit: storage failed; refusing the request", "error", err.Error())
 }

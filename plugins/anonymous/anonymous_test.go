@@ -803,6 +803,8 @@ func (a *failAdapter) Tx(ctx context.Context, fn func(tx storage.Adapter) error)
 	return a.Adapter.Tx(ctx, func(tx storage.Adapter) error { return fn(&failAdapter{Adapter: tx, s: a.s}) })
 }
 
+// TestStorageFailures: a failing store (an I/O error) is answered 503 SERVICE_UNAVAILABLE
+// (issue 12: storage faults fail closed), never with a cookie or a half-done state.
 func TestStorageFailures(t *testing.T) {
 	st := &failStore{inner: memory.NewStore(), fail: map[string]bool{}}
 	h := newHarness(t, &anonymous.Plugin{}, authcoretest.WithEngineOptions(authcore.WithStore(st)))
@@ -815,14 +817,14 @@ func TestStorageFailures(t *testing.T) {
 
 	st.set("create:user", true)
 	r := h.Client().Post(anonymous.PathSignInAnonymous, nil)
-	wantError(t, r, http.StatusInternalServerError, anonymous.CodeFailedToCreateUser)
+	wantError(t, r, http.StatusServiceUnavailable, authcore.CodeServiceUnavailable)
 	noCookie(r)
 	st.set("create:user", false)
 
 	// The session cannot be stored: no user is left behind.
 	st.set("create:session", true)
 	r = h.Client().Post(anonymous.PathSignInAnonymous, nil)
-	wantError(t, r, http.StatusInternalServerError, anonymous.CodeCouldNotCreateSession)
+	wantError(t, r, http.StatusServiceUnavailable, authcore.CodeServiceUnavailable)
 	noCookie(r)
 	if n := userCount(t, h); n != 0 {
 		t.Fatalf("%d users left by a failed sign-in", n)
@@ -831,7 +833,7 @@ func TestStorageFailures(t *testing.T) {
 
 	c, guest := signInAnon(t, h)
 	st.set("deletemany:session", true)
-	wantError(t, c.Post(anonymous.PathDeleteAnonymousUser, nil), http.StatusInternalServerError, anonymous.CodeFailedToDeleteAnonymousUserSessions)
+	wantError(t, c.Post(anonymous.PathDeleteAnonymousUser, nil), http.StatusServiceUnavailable, authcore.CodeServiceUnavailable)
 	st.set("deletemany:session", false)
 	if userByID(t, h, guest["id"].(string)) == nil {
 		t.Fatal("user deleted although its sessions were not")
@@ -840,7 +842,7 @@ func TestStorageFailures(t *testing.T) {
 	// Sessions gone but the user row stays: the caller must sign in anonymously again.
 	c2, guest2 := signInAnon(t, h)
 	st.set("delete:user", true)
-	wantError(t, c2.Post(anonymous.PathDeleteAnonymousUser, nil), http.StatusInternalServerError, anonymous.CodeFailedToDeleteAnonymousUser)
+	wantError(t, c2.Post(anonymous.PathDeleteAnonymousUser, nil), http.StatusServiceUnavailable, authcore.CodeServiceUnavailable)
 	st.set("delete:user", false)
 	if userByID(t, h, guest2["id"].(string)) == nil {
 		t.Fatal("the user row was deleted")

@@ -215,7 +215,10 @@ func (p *Plugin) verify(ctx context.Context, key string, want map[string][]strin
 		max := rec.Int(FieldRateLimitMax)
 		if window > 0 && max > 0 {
 			lim, key := p.rateLimiter(rec.ID())
-			ok, retry := lim.Allow(key, ratelimit.Rule{Window: window, Max: int(max)}, now)
+			ok, retry, err := p.engine.AllowLimit(lim, key, ratelimit.Rule{Window: window, Max: int(max)})
+			if err != nil {
+				return nil, err // storage unavailable: 503, not a rate-limit answer
+			}
 			if !ok {
 				err := retryError(http.StatusTooManyRequests, "RATE_LIMITED", ErrRateLimitExceeded.Message, retry)
 				err.Details = map[string]any{"tryAgainIn": retry.Milliseconds()}

@@ -10,6 +10,8 @@
 //
 //	func TestMain(m *testing.M) { pgtest.Main(m) }
 //
+// [NewServer] starts a private server a test can stop and start again (a database outage).
+//
 // Without PostgreSQL binaries the tests are skipped with a message saying so, unless
 // GATEHOUSE_REQUIRE_POSTGRES=1 is set (CI sets it): then they fail.
 //
@@ -169,6 +171,19 @@ func pgVersion(dir string) int {
 }
 
 func start() (*server, error) {
+	s, err := initServer()
+	if err != nil {
+		return nil, err
+	}
+	if err := s.run(); err != nil {
+		s.stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+// initServer creates the directory and runs initdb, and picks the port.
+func initServer() (*server, error) {
 	bin, err := findBin()
 	if err != nil {
 		missing = true
@@ -178,7 +193,7 @@ func start() (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &server{dir: dir, bin: bin, exited: make(chan struct{})}
+	s := &server{dir: dir, bin: bin}
 	fail := func(err error) (*server, error) {
 		s.stop()
 		return nil, err
@@ -193,52 +208,59 @@ func start() (*server, error) {
 			return fail(err)
 		}
 	}
-	sock := filepath.Join(dir, "sock")
-	if err := s.mkdir(sock); err != nil {
+	if err := s.mkdir(filepath.Join(dir, "sock")); err != nil {
 		return fail(err)
 	}
-	data := filepath.Join(dir, "data")
-	if out, err := s.command("initdb", "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync").CombinedOutput(); err != nil {
+	if out, err := s.command("initdb", "-D", filepath.Join(dir, "data"), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync").CombinedOutput(); err != nil {
 		return fail(fmt.Errorf("initdb: %v\n%s", err, out))
 	}
 	s.port, err = freePort()
 	if err != nil {
 		return fail(err)
 	}
-	logf, err := os.Create(filepath.Join(dir, "postgres.log"))
+	return s, nil
+}
+
+// run starts postgres on the server's data directory and port and waits until it accepts
+// connections.
+func (s *server) run() error {
+	logf, err := os.OpenFile(filepath.Join(s.dir, "postgres.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
-		return fail(err)
+		return err
 	}
 	defer logf.Close()
-	s.cmd = s.command("postgres", "-D", data, "-h", "127.0.0.1", "-p", strconv.Itoa(s.port), "-k", sock,
+	s.cmd = s.command("postgres", "-D", filepath.Join(s.dir, "data"), "-h", "127.0.0.1", "-p", strconv.Itoa(s.port), "-k", filepath.Join(s.dir, "sock"),
 		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
 		"-c", "max_connections=400", "-c", "shared_buffers=64MB", "-c", "log_min_messages=warning")
 	s.cmd.Stdout, s.cmd.Stderr = logf, logf
 	setPdeathsig(s.cmd)
 	if err := s.cmd.Start(); err != nil {
-		return fail(fmt.Errorf("postgres: %w", err))
+		s.cmd = nil
+		return fmt.Errorf("postgres: %w", err)
 	}
-	go func() { _ = s.cmd.Wait(); close(s.exited) }()
+	exited := make(chan struct{})
+	s.exited = exited
+	cmd := s.cmd
+	go func() { _ = cmd.Wait(); close(exited) }()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		s.admin, err = pgx.Connect(ctx, s.dsn("postgres"))
 		cancel()
 		if err == nil {
-			break
+			return nil
 		}
 		select {
-		case <-s.exited:
-			log, _ := os.ReadFile(filepath.Join(dir, "postgres.log"))
-			return fail(fmt.Errorf("postgres exited at start-up: %s", log))
+		case <-exited:
+			log, _ := os.ReadFile(filepath.Join(s.dir, "postgres.log"))
+			return fmt.Errorf("postgres exited at start-up: %s", log)
 		default:
 		}
 		if time.Now().After(deadline) {
-			return fail(fmt.Errorf("postgres did not accept connections within 60s: %w", err))
+			return fmt.Errorf("postgres did not accept connections within 60s: %w", err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return s, nil
 }
 
 func (s *server) mkdir(p string) error {
@@ -261,11 +283,18 @@ func (s *server) command(name string, args ...string) *exec.Cmd {
 	return cmd
 }
 
-// stop shuts the server down fast (pg_ctl stop -m fast, then SIGINT — PostgreSQL's fast
-// shutdown — to the PID we started, then SIGKILL) and removes the directory.
+// stop shuts the server down (halt) and removes the directory.
 func (s *server) stop() {
+	s.halt()
+	_ = os.RemoveAll(s.dir)
+}
+
+// halt shuts the server down fast (pg_ctl stop -m fast, then SIGINT — PostgreSQL's fast
+// shutdown — to the PID we started, then SIGKILL), keeping its data directory.
+func (s *server) halt() {
 	if s.admin != nil {
 		_ = s.admin.Close(context.Background())
+		s.admin = nil
 	}
 	if s.cmd != nil && s.cmd.Process != nil {
 		_ = s.command("pg_ctl", "stop", "-D", filepath.Join(s.dir, "data"), "-m", "fast", "-w", "-t", "30").Run()
@@ -281,7 +310,63 @@ func (s *server) stop() {
 			}
 		}
 	}
-	_ = os.RemoveAll(s.dir)
+	s.cmd = nil
+}
+
+// Server is a PostgreSQL server of one test's own, which the test can stop and start again
+// on the same data directory and port: a database outage and its end, for the clients
+// connected to it. The shared server of [DSN] must not be stopped that way, since other
+// tests use it.
+type Server struct {
+	mu sync.Mutex
+	s  *server
+}
+
+// NewServer starts a private server, stopped and removed at the test's cleanup. Without
+// PostgreSQL binaries it skips the test as [DSN] does.
+func NewServer(t testing.TB) *Server {
+	t.Helper()
+	s, err := start()
+	if err != nil {
+		unavailable(t, err, missing, os.Getenv(RequireEnv) == "1")
+		return nil
+	}
+	p := &Server{s: s}
+	t.Cleanup(func() { p.mu.Lock(); defer p.mu.Unlock(); p.s.stop() })
+	return p
+}
+
+// DSN returns the connection string of a fresh, empty database on the server, which must
+// be running.
+func (p *Server) DSN(t testing.TB) string {
+	t.Helper()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.s.admin == nil {
+		t.Fatal("pgtest: the server is stopped")
+	}
+	name := fmt.Sprintf("t%d_%d", os.Getpid(), dbSeq.Add(1))
+	if _, err := p.s.admin.Exec(context.Background(), "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+		t.Fatalf("pgtest: create database: %v", err)
+	}
+	return p.s.dsn(name)
+}
+
+// Stop shuts the server down (fast shutdown: connections are closed), keeping its data.
+func (p *Server) Stop() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.s.halt()
+}
+
+// Start starts the stopped server again on the same data and port.
+func (p *Server) Start(t testing.TB) {
+	t.Helper()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := p.s.run(); err != nil {
+		t.Fatalf("pgtest: restarting: %v", err)
+	}
 }
 
 func freePort() (int, error) {

@@ -38,3 +38,34 @@ func TestFreshDatabases(t *testing.T) {
 	}
 	t.Logf("PostgreSQL %s, socket in %s", v, pgtest.SocketDir())
 }
+
+// TestServerStopStart: a private server goes down (its clients' queries fail) and comes
+// back on the same data and address (the data written before is there).
+func TestServerStopStart(t *testing.T) {
+	srv := pgtest.NewServer(t)
+	dsn := srv.DSN(t)
+	c, err := pgx.Connect(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Exec(t.Context(), "CREATE TABLE kept (x int); INSERT INTO kept VALUES (42)"); err != nil {
+		t.Fatal(err)
+	}
+	srv.Stop()
+	if _, err := c.Exec(t.Context(), "SELECT 1"); err == nil {
+		t.Fatal("a query succeeded on a stopped server")
+	}
+	if _, err := pgx.Connect(t.Context(), dsn); err == nil {
+		t.Fatal("connected to a stopped server")
+	}
+	srv.Start(t)
+	c2, err := pgx.Connect(t.Context(), dsn)
+	if err != nil {
+		t.Fatalf("after restart: %v", err)
+	}
+	defer c2.Close(t.Context())
+	var x int
+	if err := c2.QueryRow(t.Context(), "SELECT x FROM kept").Scan(&x); err != nil || x != 42 {
+		t.Fatalf("after restart: %d, %v", x, err)
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"maps"
 	"net"
 	"net/http"
@@ -16,7 +15,6 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
-	"go.uber.org/zap/exp/zapslog"
 
 	"github.com/gatehouse-auth/gatehouse/authcore"
 	"github.com/gatehouse-auth/gatehouse/authcore/oauth"
@@ -245,7 +243,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 	a.engine, err = authcore.New(cfg, append(deliveryOpts,
 		authcore.WithMetrics(m),
 		authcore.WithStore(store.Store()),
-		authcore.WithLogger(slog.New(zapslog.NewHandler(a.logger.Core()))),
+		authcore.WithLogger(slogFor(a.logger)),
 		authcore.WithClientIP(clientIP),
 		authcore.WithPlugins(a.plugins...),
 		authcore.WithRateLimiter(st.limiter),

@@ -9,6 +9,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/caddyserver/caddy/v2/modules/logging"
+	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 )
 
@@ -52,9 +53,11 @@ func (LogEncoder) CaddyModule() caddy.ModuleInfo {
 // encoder's own provisioning (which adds the operator's fields over them).
 func (e *LogEncoder) Provision(ctx caddy.Context) error {
 	e.Fields = map[string]logging.LogFieldFilter{
-		"request>uri":     uriFilter{},
+		"request>uri":     uriFilter{}, // access and error logs, reverse_proxy's debug lines
 		"request>headers": headerFilter{},
-		"resp_headers":    headerFilter{},
+		"resp_headers":    headerFilter{}, // access log
+		"uri":             uriFilter{},    // the admin API's "received request"
+		"headers":         headerFilter{}, // the same, and reverse_proxy's upstream answers
 	}
 	return e.FilterEncoder.Provision(ctx)
 }
@@ -118,16 +121,20 @@ type headerFilter struct{}
 
 // Filter implements logging.LogFieldFilter.
 func (headerFilter) Filter(in zapcore.Field) zapcore.Field {
-	h, ok := in.Interface.(caddyhttp.LoggableHTTPHeader)
-	if !ok {
+	var h http.Header
+	switch v := in.Interface.(type) {
+	case caddyhttp.LoggableHTTPHeader:
+		h = v.Header
+	case http.Header: // logged with zap.Reflect (the admin API)
+		h = v
+	default:
 		return in
 	}
-	out := make(http.Header, len(h.Header))
-	for name, vals := range h.Header {
+	out := make(http.Header, len(h))
+	for name, vals := range h {
 		out[name] = redactHeader(name, vals)
 	}
-	in.Interface = caddyhttp.LoggableHTTPHeader{Header: out, ShouldLogCredentials: true}
-	return in
+	return zap.Object(in.Key, caddyhttp.LoggableHTTPHeader{Header: out, ShouldLogCredentials: true})
 }
 
 // redactHeader returns a copy of one header's values with its credentials redacted.

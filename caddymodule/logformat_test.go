@@ -65,18 +65,20 @@ func TestLogEncoderRedactsRequest(t *testing.T) {
 	buf, err := enc.EncodeEntry(zapcore.Entry{Message: "handled request"}, []zapcore.Field{
 		zap.Object("request", caddyhttp.LoggableHTTPRequest{Request: req}),
 		zap.Object("resp_headers", caddyhttp.LoggableHTTPHeader{Header: resp}),
+		zap.String("uri", "/gatehouse/x?token=tok-admin-uri"),
+		zap.Reflect("headers", http.Header{"X-Api-Key": {"key-admin"}, "Accept": {"visible/accept"}}),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	line := buf.String()
 	for _, secret := range []string{"tok-path", "tok-nested", "key-default", "key-custom", "sig-identity", "tok-bearer",
-		"tok-cookie", "tok-referer", "tok-set-auth", "sig-jwt", "tok-set-cookie", "tok-location"} {
+		"tok-cookie", "tok-referer", "tok-set-auth", "sig-jwt", "tok-set-cookie", "tok-location", "tok-admin-uri", "key-admin"} {
 		if strings.Contains(line, secret) {
 			t.Errorf("%s is in the log line:\n%s", secret, line)
 		}
 	}
-	for _, kept := range []string{"keep=visible", "visible-agent", "visible/type", "/api/auth/reset-password/REDACTED", "X-Api-Key", "Set-Auth-Token"} {
+	for _, kept := range []string{"keep=visible", "visible-agent", "visible/type", "visible/accept", "/api/auth/reset-password/REDACTED", "X-Api-Key", "Set-Auth-Token"} {
 		if !strings.Contains(line, kept) {
 			t.Errorf("%s is missing from the log line:\n%s", kept, line)
 		}

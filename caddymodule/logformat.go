@@ -65,35 +65,44 @@ func (e *LogEncoder) Provision(ctx caddy.Context) error {
 // redacted replaces a credential, as Caddy writes for Cookie and Authorization.
 const redacted = "REDACTED"
 
-// credentialQueryParams are query (and fragment) parameters that carry a credential,
-// compared case-insensitively: Gatehouse's links and callbacks (token: reset-password,
-// verify-email, magic-link, delete-user; code and state: OAuth and OIDC callbacks;
-// handle and RelayState: SAML), the portal pages that take them on (?token=), and the
-// OAuth, OIDC and SAML names an upstream or identity provider may put in a URL.
+// credentialWords mark a query parameter or header name as carrying a credential, compared
+// with the lower-cased name: Gatehouse's own (token: reset-password, verify-email,
+// magic-link and delete-user links and the portal pages that take them on; x-api-key and
+// the api_key plugin's configurable `headers`; set-auth-token; set-auth-jwt; identity_jwt
+// headers such as X-Id-Token), a session token a client puts where it does not belong
+// (?session_token=), and the OAuth, OIDC and cloud names an upstream may see
+// (access_token, id_token, client_secret, X-Amz-Signature).
+var credentialWords = []string{"token", "key", "secret", "password", "session", "jwt", "otp", "credential", "signature"}
+
+// credentialQueryParams are the query (and fragment) parameters that carry a credential
+// without saying so, lower case: the OAuth and OIDC callback's code and state, and SAML's
+// handle (Gatehouse's ACS redirect), RelayState, SAMLResponse and SAMLart.
 var credentialQueryParams = map[string]bool{
-	"token": true, "otp": true, "code": true, "state": true,
-	"handle": true, "relaystate": true, "samlresponse": true, "samlart": true,
-	"access_token": true, "id_token": true, "refresh_token": true, "client_secret": true,
-	"password": true, "secret": true, "api_key": true, "apikey": true, "key": true,
+	"code": true, "state": true, "handle": true, "relaystate": true, "samlresponse": true, "samlart": true,
 }
 
 // credentialPathSegments are path segments followed by a credential: the reset-password
 // link /reset-password/<token> (spec §2, route 17), under any base path.
 var credentialPathSegments = map[string]bool{"reset-password": true}
 
-// credentialHeaders are header names whose value is a credential, lower case: Caddy's own
-// four (redacted here too, with or without log_credentials), the api_key plugin's default
-// header, the bearer plugin's response header, the jwt plugin's response header, and the
-// example's identity_jwt header. Other names are caught by credentialHeaderWords and JWT
-// values by jwtValue.
+// credentialHeaders are header names whose value is a credential that credentialWords do
+// not catch, lower case: Caddy's own four (redacted here too, with or without
+// log_credentials) and the example's identity_jwt header. JWT values under any other name
+// are caught by jwtValue.
 var credentialHeaders = map[string]bool{
 	"authorization": true, "proxy-authorization": true, "cookie": true, "set-cookie": true,
-	"x-api-key": true, "set-auth-token": true, "set-auth-jwt": true, "x-auth-identity": true,
+	"x-auth-identity": true,
 }
 
-// credentialHeaderWords catch configurable header names (api_key `headers`, identity_jwt
-// <Header>) that say what they carry.
-var credentialHeaderWords = []string{"token", "key", "secret", "password", "jwt", "session", "credential", "signature", "otp"}
+// hasCredentialWord reports whether a lower-case name contains one of credentialWords.
+func hasCredentialWord(lower string) bool {
+	for _, w := range credentialWords {
+		if strings.Contains(lower, w) {
+			return true
+		}
+	}
+	return false
+}
 
 // urlHeaders carry a URL that may hold a token: the page a request came from (a portal
 // reset-password page), a redirect (the reset link answers 302 to callbackURL?token=...),
@@ -140,10 +149,7 @@ func (headerFilter) Filter(in zapcore.Field) zapcore.Field {
 // redactHeader returns a copy of one header's values with its credentials redacted.
 func redactHeader(name string, vals []string) []string {
 	lower := strings.ToLower(name)
-	credential := credentialHeaders[lower]
-	for _, w := range credentialHeaderWords {
-		credential = credential || strings.Contains(lower, w)
-	}
+	credential := credentialHeaders[lower] || hasCredentialWord(lower)
 	out := make([]string, len(vals))
 	for i, v := range vals {
 		switch {
@@ -206,7 +212,7 @@ func redactQuery(q string, depth int) string {
 		if err != nil {
 			name = k
 		}
-		if credentialQueryParams[strings.ToLower(name)] {
+		if lower := strings.ToLower(name); credentialQueryParams[lower] || hasCredentialWord(lower) {
 			pairs[i] = k + "=" + redacted
 			continue
 		}

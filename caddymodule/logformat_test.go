@@ -24,6 +24,7 @@ func TestRedactURL(t *testing.T) {
 		{"delete-user callback", "/api/auth/delete-user/callback?token=d1", "/api/auth/delete-user/callback?token=REDACTED"},
 		{"oauth callback", "/api/auth/callback/github?code=c1&state=s1&iss=https%3A%2F%2Fidp", "/api/auth/callback/github?code=REDACTED&state=REDACTED&iss=https%3A%2F%2Fidp"},
 		{"saml acs", "/api/auth/sso/saml2/sp/acs/okta?handle=h1&RelayState=r1", "/api/auth/sso/saml2/sp/acs/okta?handle=REDACTED&RelayState=REDACTED"},
+		{"credential words in any name", "/app/x?session_token=s1&apiKey=k1&X-Amz-Signature=g1&client_secret=c1&keep=v", "/app/x?session_token=REDACTED&apiKey=REDACTED&X-Amz-Signature=REDACTED&client_secret=REDACTED&keep=v"},
 		{"names any case and encoded", "/x?TOKEN=a&%74oken=b&Otp=123456", "/x?TOKEN=REDACTED&%74oken=REDACTED&Otp=REDACTED"},
 		{"token nested in a callback URL", "/x?callbackURL=%2Fdone%3Ftoken%3Dt1%26a%3D1", "/x?callbackURL=%2Fdone%3Ftoken%3DREDACTED%26a%3D1"},
 		{"absolute redirect", "https://app.example.com/reset?token=t1#x", "https://app.example.com/reset?token=REDACTED#x"},

@@ -145,8 +145,13 @@ var tokenRun = regexp.MustCompile(`[A-Za-z0-9_-]+`)
 
 // minRun is the shortest run recorded as a secret: long enough that it does not occur in a
 // log by chance, short enough for an 8-character password. All-digit codes count from 6
-// and must match a whole run (never inside a timestamp's digits).
-const minRun, minDigits = 8, 6
+// and must match a whole run (never inside a timestamp's digits). Runs of letters only
+// count from minWord: shorter ones are words (a test's deliberately weak "password"),
+// which logs hold for other reasons.
+const minRun, minDigits, minWord = 8, 6, 16
+
+// word is a run of letters only.
+var word = regexp.MustCompile(`^[A-Za-z]+$`)
 
 // add records a credential.
 func (s *secretSet) add(v string) {
@@ -160,15 +165,18 @@ func (s *secretSet) add(v string) {
 		s.tokens[v] = true
 		return
 	}
+	if word.MatchString(v) && len(v) < minWord {
+		return
+	}
 	long := false
 	for _, run := range tokenRun.FindAllString(v, -1) {
-		if len(run) >= minRun && run != "REDACTED" {
+		if len(run) >= minRun && run != "REDACTED" && (len(run) >= minWord || !word.MatchString(run)) {
 			s.tokens[run] = true
 			long = true
 		}
 	}
 	if !long && len(v) >= minRun {
-		s.phrases[v] = true
+		s.phrases[v] = true // a password of several words, or of short runs
 	}
 }
 
@@ -201,7 +209,7 @@ func (s *secretSet) in(line string) []string {
 
 // credentialParams are the query and fragment parameters that carry a credential (the
 // test's own list, independent of the one in caddymodule it checks).
-var credentialParams = []string{"token", "otp", "code", "state", "handle", "relaystate", "access_token", "id_token", "refresh_token", "secret"}
+var credentialParams = []string{"token", "otp", "code", "state", "handle", "relaystate", "access_token", "id_token", "refresh_token", "secret", "session_token"}
 
 // addURL records the credentials in a URL: credential parameters of its query and
 // fragment, the segment after /reset-password/, and those of URLs nested in parameters.
@@ -622,5 +630,30 @@ http://c:3 {
 	}
 	if got := withRedactingLogs("{\n\tlog {\n\t\tlevel debug\n\t}\n}\n"); strings.Count(got, "log {") != 1 {
 		t.Errorf("a global log option of the test's own got a second one:\n%s", got)
+	}
+}
+
+// TestSecretSet: what counts as a recorded credential in a log line.
+func TestSecretSet(t *testing.T) {
+	s := newSecretSet()
+	for _, v := range []string{"password", "Tr0ub4dor&3", "correct horse battery", "482913", "tok0123456789.c2lnbmF0dXJl+/x="} {
+		s.add(v)
+	}
+	tests := []struct {
+		line string
+		want int
+	}{
+		{`"uri":"/gatehouse/users/ada/password"`, 0},                  // a weak test password is a word logs use
+		{`"msg":"password refused"`, 0},                               //
+		{`"ts":1795785355.4829135`, 0},                                // a code's digits inside a timestamp
+		{`"otp":"482913"`, 1},                                         //
+		{`"error":"bad Tr0ub4dor&3"`, 1},                              // run "Tr0ub4dor"
+		{`"body":"correct horse battery staple"`, 1},                  // a phrase
+		{`"uri":"/x?session_token=tok0123456789.c2lnbmF0dXJl%2B"`, 2}, // both runs of a signed cookie
+	}
+	for _, tt := range tests {
+		if got := s.in(tt.line); len(got) != tt.want {
+			t.Errorf("in(%s) = %q, want %d hits", tt.line, got, tt.want)
+		}
 	}
 }

@@ -257,7 +257,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 	a.engine, err = authcore.New(cfg, append(deliveryOpts,
 		authcore.WithMetrics(m),
 		authcore.WithStore(store.Store()),
-		authcore.WithLogger(slog.New(zapslog.NewHandler(a.logger.Core()))),
+		authcore.WithLogger(slogFor(a.logger)),
 		authcore.WithAuditLogger(a.auditLogger()),
 		authcore.WithClientIP(clientIP),
 		authcore.WithPlugins(a.plugins...),

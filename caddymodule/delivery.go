@@ -11,6 +11,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"go.uber.org/zap"
 	"go.uber.org/zap/exp/zapslog"
 
 	"github.com/gatehouse-auth/gatehouse/authcore"
@@ -72,7 +73,14 @@ func noArgs(d *caddyfile.Dispenser, what string) error {
 }
 
 func moduleLogger(ctx caddy.Context) *slog.Logger {
-	return slog.New(zapslog.NewHandler(ctx.Logger().Core()))
+	return slogFor(ctx.Logger())
+}
+
+// slogFor is l as a *slog.Logger that keeps l's name, so each line still says which logger
+// wrote it (the log transports' lines, which hold working links and codes on purpose, are
+// gatehouse.mailer.log / gatehouse.sms.log or the module's own name).
+func slogFor(l *zap.Logger) *slog.Logger {
+	return slog.New(zapslog.NewHandler(l.Core(), zapslog.WithName(l.Name())))
 }
 
 // LogMailer "sends" email by logging the type, recipient, subject and link or code
@@ -539,7 +547,7 @@ func (a *App) provisionDelivery(ctx caddy.Context, baseURL string) (authcore.Ema
 		mailer = es
 	case loopback:
 		a.logger.Info("no mailer configured and base_url is loopback: emails are written to the log (mailer log)")
-		mailer = delivery.NewLog(slog.New(zapslog.NewHandler(a.logger.Named("mailer.log").Core())))
+		mailer = delivery.NewLog(slogFor(a.logger.Named("mailer.log")))
 	default:
 		a.logger.Warn("no mailer configured: password reset, email verification and the other email features answer as not enabled (D13); configure `mailer smtp` or `mailer webhook`")
 	}
@@ -559,7 +567,7 @@ func (a *App) provisionDelivery(ctx caddy.Context, baseURL string) (authcore.Ema
 		}
 		sms = ss
 	case loopback:
-		sms = delivery.NewLog(slog.New(zapslog.NewHandler(a.logger.Named("sms.log").Core())))
+		sms = delivery.NewLog(slogFor(a.logger.Named("sms.log")))
 	default:
 		a.logger.Info("no SMS transport configured; SMS features are not enabled")
 	}

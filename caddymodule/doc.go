@@ -13,6 +13,10 @@
 //	gatehouse.mailers.<name>    email transports: log, smtp, webhook (delivery.go; D13)
 //	gatehouse.sms.<name>        SMS transports: log, webhook, twilio
 //	admin.api.gatehouse         user, session and API-key management for the CLI
+//	caddy.logging.encoders.gatehouse
+//	                            the log format `gatehouse`: Caddy's filter encoder with every
+//	                            credential of Gatehouse redacted from request URIs and request
+//	                            and response headers (logformat.go; D16)
 //
 // Config flows one way: Caddyfile → JSON → App.Provision → authcore.Engine. The bbolt handle,
 // the rate-limit counters and the session cache live in caddy.UsagePools keyed by the store,

@@ -14,6 +14,14 @@ type Log struct {
 	logger *slog.Logger
 }
 
+// LogEmailMessage and LogSMSMessage are the messages of the Log transport's lines: the one
+// place Gatehouse logs working links and codes on purpose, so a log scanner (the
+// integration tests' leak check) can set exactly these lines aside.
+const (
+	LogEmailMessage = "email not sent (log transport, development only)"
+	LogSMSMessage   = "SMS not sent (log transport, development only)"
+)
+
 // NewLog returns a Log transport writing to logger (nil: discard).
 func NewLog(logger *slog.Logger) *Log {
 	if logger == nil {
@@ -24,14 +32,14 @@ func NewLog(logger *slog.Logger) *Log {
 
 // SendEmail implements authcore.EmailSender.
 func (l *Log) SendEmail(ctx context.Context, m authcore.Message) error {
-	l.logger.InfoContext(ctx, "email not sent (log transport, development only)",
+	l.logger.InfoContext(ctx, LogEmailMessage,
 		append([]any{"type", m.Type, "to", m.To, "subject", m.Subject}, secretAttrs(m)...)...)
 	return nil
 }
 
 // SendSMS implements authcore.SMSSender.
 func (l *Log) SendSMS(ctx context.Context, m authcore.Message) error {
-	l.logger.InfoContext(ctx, "SMS not sent (log transport, development only)",
+	l.logger.InfoContext(ctx, LogSMSMessage,
 		append([]any{"type", m.Type, "to", m.To}, secretAttrs(m)...)...)
 	return nil
 }

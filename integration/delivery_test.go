@@ -89,7 +89,7 @@ http://localhost:%[1]d {
 // completes a password reset from the link in the email: both MIME parts carry it, the
 // link lands on the app's page with the token, and only the new password works afterwards.
 func TestPasswordResetBySMTP(t *testing.T) {
-	sink := smtpsink.Start(t, smtpsink.Options{Username: "gatehouse", Password: "relay secret"})
+	sink := startMailSink(t, smtpsink.Options{Username: "gatehouse", Password: "relay secret"})
 	t.Setenv("GATEHOUSE_TEST_SMTP_PASSWORD", "relay secret")
 	gw := freePorts(t, 1)[0]
 	g := startDeliveryGateway(t, gw, fmt.Sprintf(`mailer smtp {

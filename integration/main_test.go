@@ -38,7 +38,13 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "building gatehouse:", err)
 		os.Exit(1)
 	}
+	// Every client without its own transport records the credentials it sees, for the
+	// log-leak scan below (leak_test.go).
+	http.DefaultTransport = secretRecorder{base: http.DefaultTransport}
 	code := m.Run()
+	if !scanRunForLeaks(os.Stderr) && code == 0 {
+		code = 1
+	}
 	pgtest.Stop() // the cluster test's PostgreSQL server, if it started one
 	os.RemoveAll(dir)
 	os.Exit(code)
@@ -119,7 +125,8 @@ func (w lockedWriter) Write(p []byte) (int, error) {
 }
 
 // StartServer writes caddyfile (with the placeholder {ADMIN} replaced by a free admin
-// address) into a fresh directory, starts `gatehouse run` on it, waits until readyURL
+// address, and the shipped redacting log format added: withRedactingLogs) into a fresh
+// directory, starts `gatehouse run` on it, waits until readyURL
 // answers, and stops the process at cleanup.
 func StartServer(t testing.TB, caddyfile, readyURL string) *Server {
 	t.Helper()
@@ -132,9 +139,11 @@ func startBinary(t testing.TB, bin, caddyfile, readyURL string) *Server {
 	s := &Server{t: t, Dir: t.TempDir(), bin: bin}
 	s.Admin = fmt.Sprintf("127.0.0.1:%d", freePorts(t, 1)[0])
 	s.Config = filepath.Join(s.Dir, "Caddyfile")
-	if err := os.WriteFile(s.Config, []byte(strings.ReplaceAll(caddyfile, "{ADMIN}", s.Admin)), 0o600); err != nil {
+	caddyfile = withRedactingLogs(strings.ReplaceAll(caddyfile, "{ADMIN}", s.Admin))
+	if err := os.WriteFile(s.Config, []byte(caddyfile), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	trackServer(s) // its output is scanned for credentials after the run
 	s.launch(readyURL)
 	return s
 }

@@ -265,7 +265,7 @@ func TestPortalSignOut(t *testing.T) {
 // is then refused, and the new one signs in and returns to the page first asked for.
 func TestPortalPasswordResetBySMTP(t *testing.T) {
 	b := newBrowser(t)
-	sink := smtpsink.Start(t, smtpsink.Options{})
+	sink := startMailSink(t, smtpsink.Options{})
 	g := startPortalGateway(t, fmt.Sprintf(`mailer smtp {
 			host 127.0.0.1
 			port %d

@@ -40,7 +40,7 @@ func mailText(t *testing.T, sink *smtpsink.Sink, rcpt string) string {
 // second time ends on the portal's error page.
 func TestBrowserMagicLinkSignIn(t *testing.T) {
 	b := newBrowser(t)
-	sink := smtpsink.Start(t, smtpsink.Options{})
+	sink := startMailSink(t, smtpsink.Options{})
 	g := startBrowserGateway(t, methodsGlobal(sink))
 	const email = "mallory.magic@example.com"
 
@@ -93,7 +93,7 @@ func TestBrowserMagicLinkSignIn(t *testing.T) {
 // lands on the protected page.
 func TestBrowserEmailOTPSignIn(t *testing.T) {
 	b := newBrowser(t)
-	sink := smtpsink.Start(t, smtpsink.Options{})
+	sink := startMailSink(t, smtpsink.Options{})
 	g := startBrowserGateway(t, methodsGlobal(sink))
 	const email = "olive.otp@example.com"
 
@@ -181,7 +181,7 @@ func TestBrowserPhoneSignIn(t *testing.T) {
 // the portal's "email address changed" page, and the app then sees the new address.
 func TestBrowserEmailChanged(t *testing.T) {
 	b := newBrowser(t)
-	sink := smtpsink.Start(t, smtpsink.Options{})
+	sink := startMailSink(t, smtpsink.Options{})
 	g := startBrowserGateway(t, methodsGlobal(sink)+`
 		user {
 			change_email

@@ -48,7 +48,7 @@ http://localhost:%[2]d {
 // running server's admin endpoint; it returns once the new config is running.
 func (s *Server) reloadTo(t *testing.T, content string) {
 	t.Helper()
-	if err := os.WriteFile(s.Config, []byte(content), 0o600); err != nil {
+	if err := os.WriteFile(s.Config, []byte(withRedactingLogs(content)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()

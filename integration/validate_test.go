@@ -91,10 +91,14 @@ func (s *Server) MustSpec(t testing.TB) *openapi3.T {
 // Transport wraps base (http.DefaultTransport when nil) so that every auth-API response is
 // validated against the server's document (see the comment at the top of this file). A
 // mismatch is reported with t.Errorf (safe from any goroutine) and the response is still
-// returned, with its body restored, so the test's own assertions run too.
+// returned, with its body restored, so the test's own assertions run too. Credentials
+// are recorded for the log-leak scan (leak_test.go) whatever base is.
 func (s *Server) Transport(t testing.TB, base http.RoundTripper) http.RoundTripper {
 	if base == nil {
 		base = http.DefaultTransport
+	}
+	if _, ok := base.(secretRecorder); !ok {
+		base = secretRecorder{base: base}
 	}
 	return &validatingTransport{s: s, t: t, base: base}
 }

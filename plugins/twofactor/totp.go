@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/subtle"
 	"encoding/base32"
+	"errors"
 	"fmt"
 	"image/png"
 	"net/http"
@@ -125,12 +126,13 @@ func QRCodePNG(uri string, size int) ([]byte, error) {
 	if size < 64 || size > 2048 {
 		return nil, fmt.Errorf("two-factor: QR code size %d is not within 64–2048", size)
 	}
+	// The errors never quote uri: it holds the TOTP secret, and callers log them.
 	key, err := otp.NewKeyFromURL(uri)
 	if err != nil {
-		return nil, fmt.Errorf("two-factor: QR code: %w", err)
+		return nil, errors.New("two-factor: QR code: the otpauth URI does not parse")
 	}
 	if key.Type() != "totp" && key.Type() != "hotp" {
-		return nil, fmt.Errorf("two-factor: QR code: %q is not an otpauth URI", uri)
+		return nil, errors.New("two-factor: QR code: not a totp or hotp otpauth URI")
 	}
 	img, err := key.Image(size, size)
 	if err != nil {

@@ -1805,9 +1805,12 @@ func TestQRCodePNG(t *testing.T) {
 	if res.GetText() != uri {
 		t.Fatalf("QR code holds %q, want %q", res.GetText(), uri)
 	}
-	for _, bad := range []string{"", "https://example.com", "otpauth://%zz"} {
+	// The portal logs these errors: they must not quote the URI, which holds the secret.
+	for _, bad := range []string{"", "https://example.com/?secret=JBSWY3DPEHPK3PXP", "otpauth://%zz?secret=JBSWY3DPEHPK3PXP"} {
 		if _, err := twofactor.QRCodePNG(bad, 0); err == nil {
 			t.Errorf("QRCodePNG(%q) did not fail", bad)
+		} else if strings.Contains(err.Error(), "JBSWY3DPEHPK3PXP") {
+			t.Errorf("QRCodePNG(%q): the error quotes the secret: %v", bad, err)
 		}
 	}
 	if _, err := twofactor.QRCodePNG(uri, 10000); err == nil {

@@ -266,7 +266,14 @@ var errorCode = regexp.MustCompile(`^[A-Z][A-Z0-9_]*$`)
 func (s *secretSet) addJSON(v any, field string) {
 	switch v := v.(type) {
 	case map[string]any:
+		id, _ := v["id"].(string)
 		for k, x := range v {
+			if tok, ok := x.(string); ok && k == "token" && id != "" && strings.HasPrefix(tok, id+".") {
+				// A session listing's handle (D3): the session id and a MAC of it, never the
+				// token. Ids are logged (the audit log's "session"); the handle alone
+				// grants nothing without its owner's session.
+				continue
+			}
 			s.addJSON(x, k)
 		}
 	case []any:

@@ -97,7 +97,7 @@ func TestCrashSafety(t *testing.T) {
 
 	w := &crashWorkload{
 		base: base, admin: "http://" + s.Admin, led: newCrashLedger(),
-		client: &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: crashWorkers}},
+		client: &http.Client{Timeout: 15 * time.Second, Transport: secretRecorder{base: &http.Transport{MaxIdleConnsPerHost: crashWorkers}}},
 	}
 	stop := make(chan struct{})
 	var wg sync.WaitGroup

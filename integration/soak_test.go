@@ -201,7 +201,8 @@ func startSoak(t *testing.T) *soak {
 `, s.base, s.upstream.Listener.Addr())
 	s.srv = StartServer(t, cf, s.base+"/health")
 	s.tr = &http.Transport{MaxIdleConnsPerHost: soakWorkers, IdleConnTimeout: time.Minute}
-	s.client = &http.Client{Transport: s.tr, Timeout: 30 * time.Second,
+	// secretRecorder: the leak scan (leak_test.go) learns the tokens this load creates.
+	s.client = &http.Client{Transport: secretRecorder{base: s.tr}, Timeout: 30 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	t.Cleanup(s.tr.CloseIdleConnections)
 

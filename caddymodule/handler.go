@@ -185,31 +185,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		h.stripCredentials(r, nil)
 		return next.ServeHTTP(newGuardWriter(w, h), r)
 	}
-	p, err := h.engine.Authenticate(r)
-	if err != nil {
-		h.metrics.decision(ruleCredential, credentialResult(err))
-		return h.deny(w, r, h.failClosed(err))
-	}
-	rules, err := h.rules.decide(r, clean)
-	if err != nil {
-		h.metrics.decision(ruleNone, decisionError)
-		return h.deny(w, r, h.failClosed(err))
-	}
-	v, err := judge(r, h.engine, clean, rules, p)
-	kind := decidingKind(rules)
-	if err != nil {
-		h.metrics.decision(kind, decisionError)
-		return h.deny(w, r, h.failClosed(err))
+	p, v, refusal := h.check(r, clean, h.rules)
+	if refusal != nil {
+		return h.deny(w, r, refusal)
 	}
 	switch v {
 	case unauthenticated:
-		h.metrics.decision(kind, decisionUnauthenticated)
 		return h.unauthenticated(w, r)
 	case forbidden:
-		h.metrics.decision(kind, decisionForbidden)
 		return h.deny(w, r, &authcore.Error{Status: http.StatusForbidden, Code: "FORBIDDEN", Message: "Forbidden"})
 	}
-	h.metrics.decision(kind, decisionAllow)
 	repl, _ := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 	h.setIdentity(r, repl, p)
 	if h.identity != nil && p != nil {
@@ -231,14 +216,33 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	return next.ServeHTTP(gw, r)
 }
 
-// credentialResult is the decision label of a credential an authenticator refused: rejected
-// for an answer to the client (401, 403, 429), error for a technical failure.
-func credentialResult(err error) int {
-	var ae *authcore.Error
-	if errors.As(err, &ae) && ae.Status < 500 {
-		return decisionRejected
+// check is the decision the gateway path and /verify share: authenticate r, find the rules
+// for clean and judge the principal by them. refusal is the answer when a credential was
+// refused or something failed (failClosed); otherwise v is the verdict. Each request's
+// decision is counted once, here, labelled by the kind of the rule that decided it.
+func (h *Handler) check(r *http.Request, clean string, set *ruleSet) (p *authcore.Principal, v verdict, refusal *authcore.Error) {
+	p, err := h.engine.Authenticate(r)
+	if err != nil {
+		refusal = h.failClosed(err)
+		result := decisionRejected // the credential's answer to the client: 401, 403, 429
+		if refusal.Status >= 500 {
+			result = decisionError
+		}
+		h.metrics.decision(ruleCredential, result)
+		return nil, 0, refusal
 	}
-	return decisionError
+	rules, err := set.decide(r, clean)
+	if err != nil {
+		h.metrics.decision(ruleNone, decisionError)
+		return nil, 0, h.failClosed(err)
+	}
+	kind := decidingKind(rules)
+	if v, err = judge(r, h.engine, clean, rules, p); err != nil {
+		h.metrics.decision(kind, decisionError)
+		return nil, 0, h.failClosed(err)
+	}
+	h.metrics.decision(kind, verdictResult[v])
+	return p, v, nil
 }
 
 // portalID is the hosted portal's plugin ID (plugins/portal).

@@ -43,6 +43,9 @@ const (
 
 var decisionNames = [nDecision]string{"allow", "unauthenticated", "forbidden", "rejected", "error"}
 
+// verdictResult is the decision result of each verdict of judge.
+var verdictResult = [...]int{allowed: decisionAllow, unauthenticated: decisionUnauthenticated, forbidden: decisionForbidden}
+
 // ruleNone labels a request no rule covered; ruleCredential a request refused for its
 // credential before the rules were consulted.
 const (

@@ -56,6 +56,10 @@ func TestMetricsGatewayDecisions(t *testing.T) {
 		{"wrong role", "/admin/users", []string{"Cookie", a.cookie}, KindRole, decisionForbidden},
 		{"refused credential", "/app", []string{"X-Fake-Key", "limited"}, ruleCredential, decisionRejected},
 		{"broken credential", "/app", []string{"X-Fake-Key", "broken"}, ruleCredential, decisionError},
+		// forward_auth's /verify decides through the same check, and counts the same way.
+		{"verify, no session", "/api/auth/verify", []string{"Accept", "application/json"}, KindAuthenticated, decisionUnauthenticated},
+		{"verify, session", "/api/auth/verify", []string{"Cookie", a.cookie}, KindAuthenticated, decisionAllow},
+		{"verify, broken credential", "/api/auth/verify", []string{"X-Fake-Key", "broken"}, ruleCredential, decisionError},
 	}
 	for _, tc := range cases {
 		d := delta(t, m.decisions.WithLabelValues(tc.rule, decisionNames[tc.result]))

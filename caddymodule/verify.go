@@ -55,29 +55,9 @@ func (h *Handler) verify(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return h.deny(w, r, errInvalidPath)
 	}
-	p, err := h.engine.Authenticate(orig)
-	if err != nil {
-		h.metrics.decision(ruleCredential, credentialResult(err))
-		return h.deny(w, r, h.failClosed(err))
-	}
-	rules, err := h.verifyRules.decide(orig, clean)
-	if err != nil {
-		h.metrics.decision(ruleNone, decisionError)
-		return h.deny(w, r, h.failClosed(err))
-	}
-	v, err := judge(orig, h.engine, clean, rules, p)
-	kind := decidingKind(rules)
-	if err != nil {
-		h.metrics.decision(kind, decisionError)
-		return h.deny(w, r, h.failClosed(err))
-	}
-	switch v {
-	case allowed:
-		h.metrics.decision(kind, decisionAllow)
-	case unauthenticated:
-		h.metrics.decision(kind, decisionUnauthenticated)
-	case forbidden:
-		h.metrics.decision(kind, decisionForbidden)
+	p, v, refusal := h.check(orig, clean, h.verifyRules)
+	if refusal != nil {
+		return h.deny(w, r, refusal)
 	}
 	switch v {
 	case unauthenticated:
